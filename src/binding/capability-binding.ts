@@ -1,0 +1,164 @@
+import type { Dispatcher } from 'undici';
+import { CapabilityError } from '../errors/capability-error.js';
+import type { LoadedCapability } from '../spec/loader.js';
+import type { ConsumesSpec, InvocableSpec } from '../spec/types.js';
+import { resolveBinds, type BoundVariables } from './binds.js';
+import { bindCall, type BoundCall } from './call.js';
+import type { InputField } from './inputs.js';
+import { compileRequestPlan, type RequestPlan } from './request.js';
+
+/** Default cap on an upstream body read into memory for mapping (bytes). */
+export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+
+export interface BindingOptions {
+  /** Consumed namespace to base URI, overriding the file (`--base-uri`). */
+  readonly baseUris: ReadonlyMap<string, string>;
+  readonly env: NodeJS.ProcessEnv;
+  readonly dispatcher: Dispatcher;
+  readonly maxBufferBytes?: number;
+}
+
+/** A capability with its binds resolved and every consumed operation compiled. */
+export interface CapabilityBinding {
+  readonly capability: LoadedCapability;
+  readonly binds: BoundVariables;
+  /** Compiled consumed operations by `namespace.operation`. */
+  readonly plans: ReadonlyMap<string, RequestPlan>;
+  /** Resolved base URI of each consumed namespace. */
+  readonly baseUris: ReadonlyMap<string, string>;
+  /**
+   * Binds an exposed operation or tool that `call`s a consumed operation.
+   * `inputPrefixes` are the `with` prefixes that name a caller input.
+   */
+  bindInvocable(spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundCall;
+}
+
+export async function createCapabilityBinding(
+  capability: LoadedCapability,
+  options: BindingOptions,
+): Promise<CapabilityBinding> {
+  const document = capability.document;
+  const binds = await resolveBinds(document.binds ?? [], capability.file, options.env);
+  const baseUris = new Map<string, string>();
+  const plans = new Map<string, RequestPlan>();
+
+  for (const consumes of capability.consumes.values()) {
+    const baseUri = resolveBaseUri(capability.file, consumes, options.baseUris);
+    baseUris.set(consumes.namespace, baseUri);
+    refuseUnsupportedAuth(capability.file, consumes);
+    for (const resource of consumes.resources) {
+      for (const operation of resource.operations) {
+        const plan = compileRequestPlan(consumes, resource, operation, {
+          baseUri,
+          binds,
+          dialect: !capability.strict,
+        });
+        // First operation of that name wins, as in the reference engine.
+        const key = `${consumes.namespace}.${operation.name}`;
+        if (!plans.has(key)) plans.set(key, plan);
+      }
+    }
+  }
+
+  const bindInvocable = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string) => {
+    const plan = spec.call === undefined ? undefined : plans.get(spec.call);
+    if (plan === undefined) throw unknownCall(capability.file, spec, pointer, plans);
+    return bindCall({
+      plan,
+      withSpec: spec.with,
+      outputs: spec.outputParameters,
+      inputPrefixes,
+      binds,
+      dispatcher: options.dispatcher,
+      maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
+    });
+  };
+
+  return { capability, binds, plans, baseUris, bindInvocable };
+}
+
+/**
+ * Generated dialect: inputs of an exposed call with no declared inputs,
+ * from its `with` entries that reference a caller input. Type, `required`
+ * and description come from the consumed parameter of the same name.
+ */
+export function dialectInputFields(call: BoundCall): InputField[] {
+  const fields: InputField[] = [];
+  for (const [key, source] of call.withSources) {
+    if (source.kind !== 'input') continue;
+    const param = call.plan.parameters.get(key);
+    const isPath = call.plan.pathVariables.includes(key) || param?.in === 'path';
+    fields.push({
+      name: source.name,
+      in: isPath ? 'path' : param?.in,
+      type: param?.type ?? 'string',
+      required: param?.required ?? isPath,
+      description: param?.description,
+    });
+  }
+  return fields;
+}
+
+function resolveBaseUri(
+  file: string,
+  consumes: ConsumesSpec,
+  overrides: ReadonlyMap<string, string>,
+): string {
+  const ns = consumes.namespace;
+  const raw = overrides.get(ns) ?? consumes.baseUri;
+  const envName = `NAFTIKO_BASE_URI_${ns.toUpperCase().replace(/-/g, '_')}`;
+  if (raw === undefined || raw.trim() === '') {
+    throw new CapabilityError(
+      'CAP_CONFIG_BASE_URI',
+      `${file}: consumed namespace "${ns}" has no baseUri; ` +
+        `set it with --base-uri ${ns}=<url> or the environment variable ${envName}`,
+      { data: { namespace: ns } },
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CapabilityError(
+      'CAP_CONFIG_BASE_URI',
+      `${file}: base URI of "${ns}" must be an http or https URL; received ${JSON.stringify(raw)}`,
+      { data: { namespace: ns } },
+    );
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function refuseUnsupportedAuth(file: string, consumes: ConsumesSpec): void {
+  const type = consumes.authentication?.type;
+  if (type === undefined || type === 'bearer' || type === 'basic' || type === 'apikey') return;
+  // TODO(#7): digest needs a challenge round trip; oauth2 is a server-side scheme in alpha2.
+  throw new CapabilityError(
+    'CAP_SPEC_UNSUPPORTED',
+    `${file}: outbound ${type} authentication of "${consumes.namespace}" is not supported yet`,
+    { data: { namespace: consumes.namespace, authentication: type } },
+  );
+}
+
+function unknownCall(
+  file: string,
+  spec: InvocableSpec,
+  pointer: string,
+  plans: ReadonlyMap<string, RequestPlan>,
+): CapabilityError {
+  if (spec.call === undefined) {
+    return new CapabilityError(
+      'CAP_SPEC_UNSUPPORTED',
+      `${file}: ${pointer} uses ${spec.steps ? 'steps' : spec.ref ? 'ref' : 'mock outputs'}, not supported yet`,
+      { location: { file, pointer } },
+    );
+  }
+  const known = [...plans.keys()];
+  const near = known.find((k) => k.toLowerCase() === spec.call!.toLowerCase());
+  const hint = near === undefined ? ` (known: ${known.slice(0, 5).join(', ')})` : `; did you mean "${near}"?`;
+  return new CapabilityError('CAP_SPEC_REF', `${file}: call "${spec.call}" names no consumed operation${hint}`, {
+    location: { file, pointer: `${pointer}/call` },
+  });
+}

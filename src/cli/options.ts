@@ -1,0 +1,142 @@
+import { parseArgs } from 'node:util';
+import { CapabilityError } from '../errors/capability-error.js';
+
+/** Settings of `serve`, merged from command line, environment and defaults. */
+export interface ServeOptions {
+  readonly file: string;
+  readonly strict: boolean;
+  /** Consumed namespace to base URI. */
+  readonly baseUris: ReadonlyMap<string, string>;
+  /** Exposed namespace to port. */
+  readonly ports: ReadonlyMap<string, number>;
+  /** Listen address; undefined means 127.0.0.1 unless the file says otherwise. */
+  readonly host: string | undefined;
+  readonly logLevel: string;
+}
+
+export type Command =
+  | { readonly kind: 'serve'; readonly options: ServeOptions }
+  | { readonly kind: 'validate'; readonly files: readonly string[]; readonly strict: boolean; readonly format: 'text' | 'json' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+export const USAGE = `Usage:
+  naftiko-ts [serve] <capability.yaml> [options]
+  naftiko-ts validate [--strict] [--format text|json] <file|dir>...
+
+Serve options (each has an environment variable; the command line wins):
+  --base-uri <ns>=<url>   base URI of a consumed namespace (repeatable)
+                          env NAFTIKO_BASE_URI_<NS>, NS upper case with - as _
+  --port <ns>=<port>      port of an exposed adapter, 0 for a free one (repeatable)
+                          env NAFTIKO_PORT_<NS>
+  --host <address>        listen address (default 127.0.0.1)        env NAFTIKO_HOST
+  --strict                run the official schema only, no generated-dialect rules
+                                                                    env NAFTIKO_STRICT=1
+  --log-level <level>     fatal, error, warn, info, debug, trace    env NAFTIKO_LOG_LEVEL
+  --help, --version
+`;
+
+/** Parses argv (without node and script). Throws CAP_CONFIG_USAGE on bad usage. */
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (cause) {
+    throw usage((cause as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const [first, ...rest] = positionals;
+  if (first === 'validate') {
+    if (rest.length === 0) throw usage('validate needs at least one file or directory');
+    const format = values.format ?? 'text';
+    if (format !== 'text' && format !== 'json') throw usage(`--format must be text or json, not ${format}`);
+    return { kind: 'validate', files: rest, strict: values.strict ?? isTrue(env.NAFTIKO_STRICT), format };
+  }
+  const files = first === 'serve' ? rest : positionals;
+  if (files.length !== 1) throw usage(files.length === 0 ? 'no capability file given' : 'serve takes one capability file');
+  return { kind: 'serve', options: serveOptions(files[0]!, values, env) };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      'base-uri': { type: 'string', multiple: true },
+      port: { type: 'string', multiple: true },
+      host: { type: 'string' },
+      strict: { type: 'boolean' },
+      'log-level': { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+function serveOptions(
+  file: string,
+  values: ReturnType<typeof parse>['values'],
+  env: NodeJS.ProcessEnv,
+): ServeOptions {
+  const baseUris = new Map(fromEnv(env, 'NAFTIKO_BASE_URI_'));
+  for (const [ns, url] of pairs(values['base-uri'], '--base-uri')) baseUris.set(ns, url);
+
+  const ports = new Map<string, number>();
+  for (const [ns, raw] of [...fromEnv(env, 'NAFTIKO_PORT_'), ...pairs(values.port, '--port')]) {
+    ports.set(ns, parsePort(ns, raw));
+  }
+  return {
+    file,
+    strict: values.strict ?? isTrue(env.NAFTIKO_STRICT),
+    baseUris,
+    ports,
+    host: values.host ?? (env.NAFTIKO_HOST || undefined),
+    logLevel: values['log-level'] ?? env.NAFTIKO_LOG_LEVEL ?? 'info',
+  };
+}
+
+/**
+ * Environment entries `PREFIX<NS>`; the key is kept in its environment
+ * spelling and matched to namespaces later (upper case, `-` as `_`).
+ */
+function fromEnv(env: NodeJS.ProcessEnv, prefix: string): [string, string][] {
+  return Object.entries(env)
+    .filter(([k, v]) => k.startsWith(prefix) && v !== undefined && v !== '')
+    .map(([k, v]) => [`env:${k.slice(prefix.length)}`, v!]);
+}
+
+function pairs(list: string[] | undefined, flag: string): [string, string][] {
+  return (list ?? []).map((item) => {
+    const at = item.indexOf('=');
+    if (at <= 0) throw usage(`${flag} expects <namespace>=<value>, got ${JSON.stringify(item)}`);
+    return [item.slice(0, at), item.slice(at + 1)];
+  });
+}
+
+function parsePort(ns: string, raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw usage(`port of ${ns.replace(/^env:/, '')} must be an integer from 0 to 65535, got ${JSON.stringify(raw)}`);
+  }
+  return port;
+}
+
+/**
+ * Looks up a per-namespace setting: an exact `--flag ns=` entry first, then
+ * the environment spelling of the namespace.
+ */
+export function lookupByNamespace<T>(map: ReadonlyMap<string, T>, namespace: string): T | undefined {
+  return map.get(namespace) ?? map.get(`env:${namespace.toUpperCase().replace(/-/g, '_')}`);
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+function usage(message: string): CapabilityError {
+  return new CapabilityError('CAP_CONFIG_USAGE', `${message}\n\n${USAGE}`);
+}

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { isCapabilityError } from '../errors/capability-error.js';
+import { createLogger } from '../logging/logger.js';
+import { parseCommand, USAGE } from './options.js';
+import { serveCapability } from './serve.js';
+
+const EXIT_OK = 0;
+const EXIT_INVALID = 1;
+const EXIT_USAGE = 2;
+
+/** The package version, read once from package.json. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs the command line. Resolves with the exit code for one-shot commands;
+ * for `serve` it resolves once the adapters listen and keeps the process
+ * alive until SIGTERM or SIGINT.
+ */
+export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let command;
+  try {
+    command = parseCommand(argv, env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return EXIT_OK;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  if (command.kind === 'validate') {
+    const { runValidate } = await import('./validate.js');
+    return runValidate(command.files, command.strict, command.format);
+  }
+
+  const logger = createLogger({ level: command.options.logLevel as never });
+  try {
+    const running = await serveCapability(command.options, logger, env, packageVersion());
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void running.close().then(() => {
+        logger.flush();
+        process.exit(EXIT_OK);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return EXIT_OK;
+  } catch (err) {
+    const message = isCapabilityError(err) ? `${err.code} ${err.message}` : String((err as Error).stack ?? err);
+    logger.fatal({ code: isCapabilityError(err) ? err.code : 'CAP_INTERNAL' }, 'cannot start');
+    logger.flush();
+    process.stderr.write(`naftiko-ts: cannot start: ${message}\n`);
+    return isCapabilityError(err) && err.code === 'CAP_CONFIG_USAGE' ? EXIT_USAGE : EXIT_INVALID;
+  }
+}

@@ -1,0 +1,262 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { dialectInputFields, type CapabilityBinding } from '../binding/capability-binding.js';
+import type { BoundCall } from '../binding/call.js';
+import { coerceText, missingInput, normalizeName, type InputField } from '../binding/inputs.js';
+import { CapabilityError } from '../errors/capability-error.js';
+import type { ExposedInputParameterSpec, ExposedOperationSpec, RestExposeSpec } from '../spec/types.js';
+import { sendProblem, toProblem } from './problem.js';
+import { RouteTable } from './router.js';
+
+/** One exposed REST operation, bound once at start-up. */
+export interface RestRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly name: string;
+  readonly call: BoundCall;
+  readonly inputs: readonly InputField[];
+}
+
+export interface RestAdapterOptions {
+  readonly binding: CapabilityBinding;
+  readonly expose: RestExposeSpec;
+  readonly exposeIndex: number;
+  readonly logger: Logger;
+}
+
+export interface RestAdapter {
+  readonly namespace: string;
+  readonly app: FastifyInstance;
+  readonly routes: readonly RestRoute[];
+}
+
+/** Request headers forwarded upstream even when not declared (conditional requests). */
+const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since'] as const;
+
+/** Builds the Fastify app of one `exposes[type=rest]` adapter. */
+export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
+  const { binding, expose, logger } = options;
+  const routes = bindRoutes(options);
+  const table = new RouteTable<RestRoute>();
+  for (const [path, byMethod] of groupByPath(routes)) table.add(path, byMethod);
+
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: 4 * 1024 * 1024 });
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '/*',
+    handler: (request, reply) => handle(request, reply, table, logger),
+  });
+  void binding;
+  return { namespace: expose.namespace, app, routes };
+}
+
+function bindRoutes({ binding, expose, exposeIndex }: RestAdapterOptions): RestRoute[] {
+  const dialect = !binding.capability.strict;
+  const prefixes = dialect ? [`${expose.namespace}.`, 'rest.'] : [`${expose.namespace}.`];
+  const routes: RestRoute[] = [];
+  expose.resources.forEach((resource, r) => {
+    (resource.operations ?? []).forEach((operation, o) => {
+      const pointer = `/capability/exposes/${exposeIndex}/resources/${r}/operations/${o}`;
+      const call = binding.bindInvocable(operation, prefixes, pointer);
+      const declared = [
+        ...(expose.inputParameters ?? []),
+        ...(resource.inputParameters ?? []),
+        ...(operation.inputParameters ?? []),
+      ];
+      const inputs = declared.length > 0 || !dialect
+        ? declaredFields(declared, resource.path)
+        : implicitFields(call, resource.path);
+      routes.push({
+        method: operation.method ?? 'GET',
+        path: resource.path,
+        name: operationName(operation, resource.name),
+        call,
+        inputs,
+      });
+    });
+  });
+  return routes;
+}
+
+function operationName(operation: ExposedOperationSpec, resourceName: string | undefined): string {
+  return operation.name ?? `${operation.method ?? 'GET'} ${resourceName ?? ''}`.trim();
+}
+
+function declaredFields(params: readonly ExposedInputParameterSpec[], path: string): InputField[] {
+  const pathVars = pathVariables(path);
+  return params.map((p) => ({
+    name: p.name,
+    in: p.in ?? 'query',
+    type: p.type ?? 'string',
+    required: p.required ?? (p.in === 'path' || pathVars.includes(p.name)),
+    description: p.description,
+    pattern: p.pattern,
+  }));
+}
+
+/**
+ * Generated dialect: no declared inputs, so path variables, query parameters
+ * and headers are collected by the names `with` uses, equal modulo `-`/`_`
+ * and case (`{account-id}` feeds `rest.account_id`).
+ */
+function implicitFields(call: BoundCall, path: string): InputField[] {
+  const vars = new Map(pathVariables(path).map((v) => [normalizeName(v), v]));
+  return dialectInputFields(call).map((field) => {
+    const pathVar = vars.get(normalizeName(field.name));
+    if (pathVar !== undefined) return { ...field, in: 'path', required: true };
+    const where = field.in === 'header' || field.in === 'body' ? field.in : 'query';
+    return { ...field, in: where };
+  });
+}
+
+function pathVariables(path: string): string[] {
+  return [...path.matchAll(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}|\{([A-Za-z0-9_.-]+)\}/g)].map((m) => (m[1] ?? m[2])!);
+}
+
+function groupByPath(routes: readonly RestRoute[]): Map<string, Map<string, RestRoute>> {
+  const out = new Map<string, Map<string, RestRoute>>();
+  for (const route of routes) {
+    const byMethod = out.get(route.path) ?? new Map<string, RestRoute>();
+    if (!byMethod.has(route.method)) byMethod.set(route.method, route);
+    out.set(route.path, byMethod);
+  }
+  return out;
+}
+
+async function handle(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  table: RouteTable<RestRoute>,
+  logger: Logger,
+): Promise<FastifyReply> {
+  const started = performance.now();
+  const rawPath = request.url.split('?')[0]!;
+  const found = table.lookup(request.method, rawPath);
+  if (found === undefined || !found.found) {
+    const problem = found === undefined ? notFound(request.method, rawPath) : notAllowed(request.method, found.allowed);
+    if (found !== undefined && !found.found) reply.header('allow', found.allowed.join(', '));
+    logRequest(logger, request, problem.status, started);
+    return sendProblem(reply, problem);
+  }
+
+  const { route, params } = found.match;
+  const abort = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+
+  try {
+    const inputs = collectInputs(route.inputs, params, request);
+    const result = await route.call.invoke(inputs, {
+      mode: 'stream',
+      signal: abort.signal,
+      forwardHeaders: conditionalHeaders(request),
+    });
+    reply.code(result.status).headers(result.headers);
+    logRequest(logger, request, result.status, started, result.status, result.upstreamMs, route.name);
+    if (result.kind === 'value') {
+      return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(result.value));
+    }
+    if (result.status === 304 || result.status === 204 || request.method === 'HEAD') {
+      result.body.resume();
+      return reply.send();
+    }
+    return reply.send(result.body);
+  } catch (err) {
+    const problem = toProblem(err);
+    logRequest(logger, request, problem.status, started, undefined, undefined, route.name, err);
+    return sendProblem(reply, problem);
+  }
+}
+
+function collectInputs(
+  fields: readonly InputField[],
+  params: Readonly<Record<string, string>>,
+  request: FastifyRequest,
+): Map<string, unknown> {
+  const query = request.query as Record<string, string | string[] | undefined>;
+  const normalizedParams = new Map(Object.entries(params).map(([k, v]) => [normalizeName(k), v]));
+  const inputs = new Map<string, unknown>();
+  for (const field of fields) {
+    const raw = rawInput(field, params, normalizedParams, query, request);
+    if (raw === undefined) {
+      if (field.required) throw missingInput(field);
+      continue;
+    }
+    inputs.set(field.name, typeof raw === 'string' ? coerceText(field, raw) : raw);
+  }
+  return inputs;
+}
+
+function rawInput(
+  field: InputField,
+  params: Readonly<Record<string, string>>,
+  normalizedParams: ReadonlyMap<string, string>,
+  query: Record<string, string | string[] | undefined>,
+  request: FastifyRequest,
+): unknown {
+  switch (field.in) {
+    case 'path':
+      return params[field.name] ?? normalizedParams.get(normalizeName(field.name));
+    case 'header':
+      return first(request.headers[field.name.toLowerCase()] ?? request.headers[field.name.toLowerCase().replace(/_/g, '-')]);
+    case 'body':
+      return request.body ?? undefined;
+    default:
+      return first(query[field.name] ?? findLoose(query, field.name));
+  }
+}
+
+function findLoose(query: Record<string, string | string[] | undefined>, name: string): string | string[] | undefined {
+  const wanted = normalizeName(name);
+  for (const [k, v] of Object.entries(query)) if (normalizeName(k) === wanted) return v;
+  return undefined;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function conditionalHeaders(request: FastifyRequest): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (const name of CONDITIONAL_HEADERS) {
+    const value = first(request.headers[name]);
+    if (value !== undefined) (out ??= {})[name] = value;
+  }
+  return out;
+}
+
+function notFound(method: string, path: string) {
+  return toProblem(new CapabilityError('CAP_ROUTE_NOT_FOUND', `no route for ${method} ${path}`));
+}
+
+function notAllowed(method: string, allowed: readonly string[]) {
+  return toProblem(
+    new CapabilityError('CAP_ROUTE_METHOD', `method ${method} is not allowed here; allowed: ${allowed.join(', ')}`),
+  );
+}
+
+function logRequest(
+  logger: Logger,
+  request: FastifyRequest,
+  status: number,
+  started: number,
+  upstreamStatus?: number,
+  upstreamMs?: number,
+  operation?: string,
+  err?: unknown,
+): void {
+  const entry = {
+    reqId: request.id,
+    method: request.method,
+    path: request.url.split('?')[0],
+    status,
+    operation,
+    upstreamStatus,
+    upstreamMs: upstreamMs === undefined ? undefined : Math.round(upstreamMs * 10) / 10,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    err: status >= 500 ? err : undefined,
+  };
+  if (status >= 500) logger.error(entry, 'request failed');
+  else logger.info(entry, 'request completed');
+}
