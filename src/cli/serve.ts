@@ -6,6 +6,7 @@ import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import { createMcpAdapter } from '../mcp/adapter.js';
 import { createRestAdapter } from '../rest/adapter.js';
+import { sendProblem, toProblem } from '../rest/problem.js';
 import { formatDiagnostic, loadCapability } from '../spec/loader.js';
 import type { AuthenticationSpec, ExposeSpec, McpExposeSpec, RestExposeSpec } from '../spec/types.js';
 import { lookupByNamespace, type ServeOptions } from './options.js';
@@ -110,14 +111,12 @@ function protect(app: FastifyInstance, expose: RestExposeSpec | McpExposeSpec, b
       `${binding.capability.file}: inbound ${auth.type} authentication on "${expose.namespace}" is not supported yet`,
     );
   }
+  const problem = toProblem(new CapabilityError('CAP_AUTH_REQUIRED', `adapter "${expose.namespace}" requires ${auth.type} credentials`));
   app.addHook('onRequest', async (request, reply) => {
     const query = new URLSearchParams(request.url.split('?')[1] ?? '');
     if (check(request.headers, query)) return;
-    await reply
-      .code(401)
-      .header('www-authenticate', auth.type === 'basic' ? 'Basic' : 'Bearer')
-      .header('content-type', 'application/problem+json; charset=utf-8')
-      .send(JSON.stringify({ title: 'Unauthorized', status: 401, code: 'CAP_AUTH_REQUIRED', detail: 'missing or wrong credentials' }));
+    reply.header('www-authenticate', auth.type === 'basic' ? 'Basic realm="naftiko"' : 'Bearer');
+    await sendProblem(reply, problem);
   });
 }
 

@@ -20,7 +20,6 @@ export const ERROR_CODES = {
   CAP_SPEC_DIALECT: { status: 500, title: 'Generated-dialect construct' },
   CAP_SPEC_REF: { status: 500, title: 'Reference to something that does not exist' },
   CAP_SPEC_UNSUPPORTED: { status: 500, title: 'Feature not supported by this runtime' },
-  CAP_SPEC_TEMPLATE: { status: 500, title: 'Template names nothing that exists' },
 
   // Configuration given on the command line or in the environment.
   CAP_CONFIG_BASE_URI: { status: 500, title: 'No base URI for a consumed namespace' },
@@ -31,6 +30,9 @@ export const ERROR_CODES = {
   // Routing on an exposed adapter.
   CAP_ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   CAP_ROUTE_METHOD: { status: 405, title: 'Method not allowed on this route' },
+
+  // A caller of an adapter that declares inbound authentication.
+  CAP_AUTH_REQUIRED: { status: 401, title: 'Missing or wrong credentials' },
 
   // Caller input, checked before any upstream call.
   CAP_INPUT_INVALID: { status: 400, title: 'Invalid input parameter' },
