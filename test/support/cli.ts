@@ -29,8 +29,9 @@ export async function startCli(
   env: NodeJS.ProcessEnv,
   expect: { routes: number; tools: number },
   timeoutMs = 20_000,
+  main = MAIN,
 ): Promise<StartedCli> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const stderr: string[] = [];
   const routes: string[] = [];
