@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests that need the real Prefect server share one instance started by the
-// global setup; the others never wait for it.
+// global setup (7-10 s before any test runs). NAFTIKO_SKIP_PREFECT=1 skips
+// it for a quick unit run; tests that need Prefect then fail, saying why.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
