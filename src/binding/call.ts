@@ -21,6 +21,7 @@ const FORWARDED_HEADERS = [
   'last-modified',
   'cache-control',
   'retry-after',
+  'content-length',
 ] as const;
 
 /** The upstream answer shaped for an adapter. */
@@ -108,10 +109,15 @@ export function bindCall(options: BoundCallOptions): BoundCall {
     const parsed = await readJson(response, options.maxBufferBytes, options.plan);
     if (parsed.ok === false) {
       // A pass-through that turned out not to be JSON is still returned whole.
-      if (passThrough) return { kind: 'value', status: response.statusCode, headers, value: parsed.text, upstreamMs } as const;
+      if (passThrough) {
+        delete headers['content-length'];
+        return { kind: 'value', status: response.statusCode, headers, value: parsed.text, upstreamMs } as const;
+      }
       throw bodyError(options.plan, headers['content-type']);
     }
     const value = passThrough ? parsed.value : mapOutput(outputs, parsed.value, (n) => values.get(n));
+    // The value is serialised anew, so the upstream length no longer applies.
+    delete headers['content-length'];
     return { kind: 'value', status: response.statusCode, headers, value, upstreamMs } as const;
   };
 

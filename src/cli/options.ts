@@ -12,6 +12,12 @@ export interface ServeOptions {
   /** Listen address; undefined means 127.0.0.1 unless the file says otherwise. */
   readonly host: string | undefined;
   readonly logLevel: string;
+  /** Serve the MCP adapter over standard input and output (`--stdio`). */
+  readonly stdio: boolean;
+  /** Extra Host names the MCP endpoint accepts (DNS-rebinding protection). */
+  readonly allowedHosts: readonly string[];
+  /** Cap on one MCP tool result (bytes). */
+  readonly mcpResultCapBytes: number | undefined;
 }
 
 export type Command =
@@ -33,6 +39,12 @@ Serve options (each has an environment variable; the command line wins):
   --strict                run the official schema only, no generated-dialect rules
                                                                     env NAFTIKO_STRICT=1
   --log-level <level>     fatal, error, warn, info, debug, trace    env NAFTIKO_LOG_LEVEL
+  --stdio                 serve the MCP adapter over stdin/stdout; logs go to stderr
+                                                                    env NAFTIKO_STDIO=1
+  --allowed-host <name>   extra Host name the MCP endpoint accepts, such as a
+                          Kubernetes Service name (repeatable)      env NAFTIKO_ALLOWED_HOSTS=a,b
+  --mcp-result-cap <n>    largest MCP tool result in bytes (default 262144)
+                                                                    env NAFTIKO_MCP_RESULT_CAP
   --help, --version
 `;
 
@@ -70,6 +82,9 @@ function parse(argv: readonly string[]) {
       host: { type: 'string' },
       strict: { type: 'boolean' },
       'log-level': { type: 'string' },
+      stdio: { type: 'boolean' },
+      'allowed-host': { type: 'string', multiple: true },
+      'mcp-result-cap': { type: 'string' },
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -96,6 +111,9 @@ function serveOptions(
     ports,
     host: values.host ?? (env.NAFTIKO_HOST || undefined),
     logLevel: values['log-level'] ?? env.NAFTIKO_LOG_LEVEL ?? 'info',
+    stdio: values.stdio ?? isTrue(env.NAFTIKO_STDIO),
+    allowedHosts: values['allowed-host'] ?? splitList(env.NAFTIKO_ALLOWED_HOSTS),
+    mcpResultCapBytes: parseSize('--mcp-result-cap', values['mcp-result-cap'] ?? env.NAFTIKO_MCP_RESULT_CAP),
   };
 }
 
@@ -131,6 +149,17 @@ function parsePort(ns: string, raw: string): number {
  */
 export function lookupByNamespace<T>(map: ReadonlyMap<string, T>, namespace: string): T | undefined {
   return map.get(namespace) ?? map.get(`env:${namespace.toUpperCase().replace(/-/g, '_')}`);
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+function parseSize(flag: string, raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1024) throw usage(`${flag} must be a whole number of bytes, at least 1024; got ${JSON.stringify(raw)}`);
+  return n;
 }
 
 function isTrue(value: string | undefined): boolean {

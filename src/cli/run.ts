@@ -3,6 +3,7 @@ import { isCapabilityError } from '../errors/capability-error.js';
 import { createLogger } from '../logging/logger.js';
 import { parseCommand, USAGE } from './options.js';
 import { serveCapability } from './serve.js';
+import { readSource } from '../spec/source.js';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -40,7 +41,9 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     return runValidate(command.files, command.strict, command.format);
   }
 
-  const logger = createLogger({ level: command.options.logLevel as never });
+  // When MCP speaks over stdout, every log line must go to stderr.
+  const stdio = command.options.stdio || (await declaresStdio(command.options.file));
+  const logger = createLogger({ level: command.options.logLevel as never, stderr: stdio });
   try {
     const running = await serveCapability(command.options, logger, env, packageVersion());
     const stop = (signal: string) => {
@@ -59,5 +62,15 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     logger.flush();
     process.stderr.write(`naftiko-ts: cannot start: ${message}\n`);
     return isCapabilityError(err) && err.code === 'CAP_CONFIG_USAGE' ? EXIT_USAGE : EXIT_INVALID;
+  }
+}
+
+/** True when the file declares an MCP adapter on stdio; errors are left to the loader. */
+async function declaresStdio(file: string): Promise<boolean> {
+  try {
+    const doc = (await readSource(file)).value as { capability?: { exposes?: { type?: string; transport?: string }[] } };
+    return (doc.capability?.exposes ?? []).some((e) => e.type === 'mcp' && e.transport === 'stdio');
+  } catch {
+    return false;
   }
 }

@@ -5,6 +5,7 @@ import { createUpstreamAgent } from '../binding/client.js';
 import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import { createMcpAdapter } from '../mcp/adapter.js';
+import { startStdioAdapter } from '../mcp/stdio.js';
 import { createRestAdapter } from '../rest/adapter.js';
 import { sendProblem, toProblem } from '../rest/problem.js';
 import { formatDiagnostic, loadCapability } from '../spec/loader.js';
@@ -15,8 +16,9 @@ import { lookupByNamespace, type ServeOptions } from './options.js';
 export interface RunningAdapter {
   readonly type: 'rest' | 'mcp';
   readonly namespace: string;
+  /** `http://host:port`, or `stdio:` for an MCP adapter on standard input and output. */
   readonly url: string;
-  readonly app: FastifyInstance;
+  close(): Promise<void>;
 }
 
 /** A serving capability; `close()` stops every adapter and the upstream pool. */
@@ -52,14 +54,14 @@ export async function serveCapability(
       adapters.push(await startAdapter(expose, index, { options, binding, logger, version }));
     }
   } catch (err) {
-    await Promise.allSettled(adapters.map((a) => a.app.close()));
+    await Promise.allSettled(adapters.map((a) => a.close()));
     await dispatcher.close();
     throw err;
   }
   return {
     adapters,
     close: async () => {
-      await Promise.allSettled(adapters.map((a) => a.app.close()));
+      await Promise.allSettled(adapters.map((a) => a.close()));
       await dispatcher.destroy();
     },
   };
@@ -78,24 +80,37 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
   if (expose.type === 'rest') {
     const adapter = createRestAdapter({ binding, expose, exposeIndex: index, logger: logger.child({ adapter: expose.namespace }) });
     protect(adapter.app, expose, binding);
-    const url = await listen(adapter.app, expose, ctx);
+    const url = await listen(adapter.app, expose, listenHost(expose, ctx), ctx);
     for (const route of adapter.routes) {
       logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
     }
-    return { type: 'rest', namespace: expose.namespace, url, app: adapter.app };
+    return { type: 'rest', namespace: expose.namespace, url, close: () => adapter.app.close() };
   }
-  if (expose.type === 'mcp' && (expose.transport ?? 'http') === 'http') {
-    const adapter = createMcpAdapter({ binding, expose, exposeIndex: index, logger: logger.child({ adapter: expose.namespace }), version: ctx.version });
+  if (expose.type === 'mcp') {
+    const common = {
+      binding,
+      expose,
+      exposeIndex: index,
+      logger: logger.child({ adapter: expose.namespace }),
+      version: ctx.version,
+      resultCapBytes: ctx.options.mcpResultCapBytes,
+    };
+    if (ctx.options.stdio || expose.transport === 'stdio') {
+      const adapter = startStdioAdapter(common);
+      for (const tool of adapter.tools) logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} on stdio`);
+      return { type: 'mcp', namespace: expose.namespace, url: 'stdio:', close: () => adapter.close() };
+    }
+    const host = listenHost(expose, ctx);
+    const adapter = createMcpAdapter({ ...common, listenHost: host, allowedHosts: ctx.options.allowedHosts });
     protect(adapter.app, expose, binding);
-    const url = await listen(adapter.app, expose, ctx);
+    const url = await listen(adapter.app, expose, host, ctx);
     for (const tool of adapter.tools) {
       logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} at ${url}/mcp`);
     }
-    return { type: 'mcp', namespace: expose.namespace, url, app: adapter.app };
+    return { type: 'mcp', namespace: expose.namespace, url, close: () => adapter.app.close() };
   }
-  // TODO(#4, #7): stdio MCP, skill and control adapters are not built yet.
-  const kind = expose.type === 'mcp' ? 'mcp adapter with transport stdio' : `${expose.type} adapter`;
-  throw new CapabilityError('CAP_SPEC_UNSUPPORTED', `${file}: ${kind} is not supported yet`, {
+  // TODO(#7): skill and control adapters are not built yet.
+  throw new CapabilityError('CAP_SPEC_UNSUPPORTED', `${file}: ${expose.type} adapter is not supported yet`, {
     location: { file, pointer: `/capability/exposes/${index}` },
   });
 }
@@ -120,8 +135,7 @@ function protect(app: FastifyInstance, expose: RestExposeSpec | McpExposeSpec, b
   });
 }
 
-async function listen(app: FastifyInstance, expose: RestExposeSpec | McpExposeSpec, ctx: StartContext): Promise<string> {
-  const host = listenHost(expose, ctx);
+async function listen(app: FastifyInstance, expose: RestExposeSpec | McpExposeSpec, host: string, ctx: StartContext): Promise<string> {
   const port = lookupByNamespace(ctx.options.ports, expose.namespace) ?? expose.port ?? 0;
   try {
     await app.listen({ host, port });

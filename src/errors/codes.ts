@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   CAP_UPSTREAM_BODY: { status: 502, title: 'Upstream body cannot be mapped' },
   CAP_UPSTREAM_TOO_LARGE: { status: 502, title: 'Upstream body exceeds the buffer cap' },
 
+  // An MCP tool result over the result cap that cannot be cut into a valid prefix.
+  CAP_RESULT_TOO_LARGE: { status: 502, title: 'Tool result exceeds the result cap' },
+
   // Our own bug: never used for anything a caller or upstream did.
   CAP_INTERNAL: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, ErrorCodeEntry>;

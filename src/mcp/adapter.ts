@@ -1,48 +1,36 @@
-import { createMcpHandler, Server, ProtocolError } from '@modelcontextprotocol/server';
+import { createMcpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
-import type { CapabilityBinding } from '../binding/capability-binding.js';
-import { isCapabilityError } from '../errors/capability-error.js';
-import type { McpExposeSpec } from '../spec/types.js';
-import { bindTools, describeArgumentErrors, type BoundTool, type ToolDefinition } from './tools.js';
-import { DEFAULT_RESULT_CAP_BYTES, toToolResult, type ToolResult } from './results.js';
+import { createMcpService, type McpServiceOptions } from './service.js';
+import type { ToolDefinition } from './tools.js';
 
-export interface McpAdapterOptions {
-  readonly binding: CapabilityBinding;
-  readonly expose: McpExposeSpec;
-  readonly exposeIndex: number;
-  readonly logger: Logger;
-  readonly version: string;
-  readonly resultCapBytes?: number;
+export interface McpAdapterOptions extends McpServiceOptions {
+  /** Host names accepted besides loopback ones and the listen address (DNS-rebinding protection). */
+  readonly allowedHosts?: readonly string[];
+  /** The address the adapter listens on. */
+  readonly listenHost: string;
 }
 
 export interface McpAdapter {
   readonly namespace: string;
   readonly app: FastifyInstance;
   readonly tools: readonly ToolDefinition[];
+  /** Tells clients with a channel for it that the tool set changed. */
+  notifyToolsChanged(): void;
 }
 
 const JSONRPC_PARSE_ERROR = -32700;
-const JSONRPC_INVALID_PARAMS = -32602;
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /**
- * Builds the MCP adapter: Streamable HTTP at `/mcp`, stateless, so any
- * replica answers any request. Tool definitions and argument validators
- * are built here once; the per-request server the SDK asks for only wires
- * two handlers to them.
+ * The MCP adapter over Streamable HTTP at `/mcp`, stateless, so that any
+ * replica answers any request.
  */
 export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
-  const { expose, logger } = options;
-  const tools = bindTools(options.binding, expose, options.exposeIndex);
-  const definitions = [...tools.values()].map((t) => t.definition);
-  const cap = options.resultCapBytes ?? DEFAULT_RESULT_CAP_BYTES;
-
-  const factory = () => createServer(options, tools, definitions, cap);
-  const handler = createMcpHandler(factory, {
+  const service = createMcpService(options);
+  const handler = createMcpHandler(() => service.createServer(), {
     maxRequestBodySize: MAX_BODY_BYTES,
-    onerror: (err) => logger.debug({ err }, 'mcp request rejected'),
+    onerror: (err) => options.logger.debug({ err }, 'mcp request rejected'),
   });
   const nodeHandler = toNodeHandler(handler, { maxRequestBodySize: MAX_BODY_BYTES });
 
@@ -51,6 +39,14 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
   // malformed body with its own 400 instead of JSON-RPC -32700.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const allowed = allowedHostnames(options.listenHost, options.allowedHosts ?? []);
+  app.addHook('onRequest', async (request, reply) => {
+    const reason = rebindingReason(request.headers.host, request.headers.origin, allowed);
+    if (reason === undefined) return;
+    options.logger.warn({ host: request.headers.host, origin: request.headers.origin }, 'mcp request refused: ' + reason);
+    await reply.code(403).send({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: ${reason}` } });
+  });
 
   app.route({
     method: ['GET', 'POST', 'DELETE'],
@@ -61,74 +57,56 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
         try {
           parsed = JSON.parse(String(request.body ?? ''));
         } catch {
-          return reply.code(400).send({ jsonrpc: '2.0', id: null, error: { code: JSONRPC_PARSE_ERROR, message: 'Parse error: body is not valid JSON' } });
+          return reply.code(400).send({
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: JSONRPC_PARSE_ERROR, message: 'Parse error: the request body is not valid JSON' },
+          });
         }
       }
       reply.hijack();
       await nodeHandler(request.raw, reply.raw, parsed);
     },
   });
-  return { namespace: expose.namespace, app, tools: definitions };
+  return {
+    namespace: service.namespace,
+    app,
+    tools: service.tools,
+    notifyToolsChanged: () => handler.notify.toolsChanged(),
+  };
 }
 
-function createServer(
-  options: McpAdapterOptions,
-  tools: ReadonlyMap<string, BoundTool>,
-  definitions: readonly ToolDefinition[],
-  cap: number,
-): Server {
-  const { expose, logger } = options;
-  const server = new Server(
-    { name: expose.namespace, version: options.version },
-    {
-      capabilities: { tools: { listChanged: true } },
-      ...(expose.description === undefined ? {} : { instructions: expose.description }),
-    },
-  );
-  server.setRequestHandler('tools/list', () => ({ tools: definitions as ToolDefinition[] }) as never);
-  server.setRequestHandler('tools/call', async (request, ctx) => {
-    const { name, arguments: args = {} } = request.params;
-    const tool = tools.get(name);
-    if (tool === undefined) {
-      throw new ProtocolError(JSONRPC_INVALID_PARAMS, `Unknown tool: ${name}; available: ${[...tools.keys()].join(', ')}`);
-    }
-    const result = await callTool(tool, args, ctx.mcpReq.signal, cap, logger);
-    return server.projectCallToolResult(result as never, tool.definition.outputSchema) as never;
-  });
-  return server;
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+function allowedHostnames(listenHost: string, extra: readonly string[]): Set<string> {
+  const names = new Set([...LOOPBACK_NAMES, ...extra.map((h) => h.toLowerCase())]);
+  if (listenHost !== '0.0.0.0' && listenHost !== '::') names.add(listenHost.toLowerCase());
+  return names;
 }
 
-async function callTool(
-  tool: BoundTool,
-  args: Record<string, unknown>,
-  signal: AbortSignal,
-  cap: number,
-  logger: Logger,
-): Promise<ToolResult> {
-  const started = performance.now();
-  if (!tool.validate(args)) {
-    const message = describeArgumentErrors(tool, args);
-    logger.info({ tool: tool.definition.name, durationMs: elapsed(started) }, 'tool arguments rejected');
-    return { content: [{ type: 'text', text: `invalid arguments: ${message}` }], isError: true };
+/**
+ * DNS-rebinding protection (MCP Streamable HTTP, security warning): a web
+ * page can make a browser reach a loopback server under a name it
+ * controls, so the Host must be one of ours, and a browser Origin too.
+ */
+function rebindingReason(host: string | undefined, origin: string | undefined, allowed: ReadonlySet<string>): string | undefined {
+  const hostname = hostnameOf(host);
+  if (hostname === undefined || !allowed.has(hostname)) {
+    return `Host ${JSON.stringify(host ?? '')} is not allowed; start with --allowed-host <name> to accept it`;
   }
+  if (origin === undefined) return undefined;
+  let originHost: string;
   try {
-    const inputs = new Map(Object.entries(args).filter(([, v]) => v !== undefined && v !== null));
-    const result = await tool.call.invoke(inputs, { mode: 'value', signal });
-    logger.info(
-      { tool: tool.definition.name, upstreamStatus: result.status, upstreamMs: Math.round(result.upstreamMs * 10) / 10, durationMs: elapsed(started) },
-      'tool call completed',
-    );
-    return await toToolResult(result, cap);
-  } catch (err) {
-    const ours = isCapabilityError(err);
-    const entry = { tool: tool.definition.name, durationMs: elapsed(started), err };
-    if (ours) logger.warn(entry, 'tool call failed');
-    else logger.error(entry, 'tool call crashed');
-    const text = ours ? `${err.code}: ${err.message}` : 'internal error; see the server log';
-    return { content: [{ type: 'text', text }], isError: true };
+    originHost = new URL(origin).hostname.toLowerCase();
+  } catch {
+    return `Origin ${JSON.stringify(origin)} is not a URL`;
   }
+  const bracketed = originHost.includes(':') ? `[${originHost}]` : originHost;
+  return allowed.has(originHost) || allowed.has(bracketed) ? undefined : `Origin ${origin} is not allowed`;
 }
 
-function elapsed(started: number): number {
-  return Math.round((performance.now() - started) * 10) / 10;
+function hostnameOf(host: string | undefined): string | undefined {
+  if (host === undefined || host === '') return undefined;
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1).toLowerCase();
+  return host.split(':')[0]!.toLowerCase();
 }

@@ -4,6 +4,7 @@ import type { BoundCall } from '../binding/call.js';
 import { inputSchemaOf, type InputField } from '../binding/inputs.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { McpExposeSpec, McpToolSpec } from '../spec/types.js';
+import { planOutput, type OutputPlan } from './output-schema.js';
 
 /** A tool as `tools/list` advertises it, built once at start-up. */
 export interface ToolDefinition {
@@ -18,6 +19,7 @@ export interface ToolDefinition {
 /** A tool with its compiled argument validator and bound upstream call. */
 export interface BoundTool {
   readonly definition: ToolDefinition;
+  readonly output: OutputPlan;
   readonly fields: readonly InputField[];
   readonly validate: ValidateFunction;
   readonly call: BoundCall;
@@ -42,8 +44,9 @@ export function bindTools(binding: CapabilityBinding, expose: McpExposeSpec, exp
     const fields = tool.inputParameters !== undefined || !dialect
       ? declaredFields(tool)
       : dialectInputFields(call).map((f) => ({ ...f, in: undefined }));
-    const definition = defineTool(name, tool, fields);
-    tools.set(name, { definition, fields, validate: ajv.compile(definition.inputSchema), call });
+    const output = planOutput(tool.outputParameters);
+    const definition = defineTool(name, tool, fields, output);
+    tools.set(name, { definition, output, fields, validate: ajv.compile(definition.inputSchema), call });
   });
   return tools;
 }
@@ -58,13 +61,14 @@ function declaredFields(tool: McpToolSpec): InputField[] {
   }));
 }
 
-function defineTool(name: string, tool: McpToolSpec, fields: readonly InputField[]): ToolDefinition {
+function defineTool(name: string, tool: McpToolSpec, fields: readonly InputField[], output: OutputPlan): ToolDefinition {
   const annotations = toolAnnotations(tool);
   return {
     name,
     ...(tool.label === undefined ? {} : { title: tool.label }),
     ...(tool.description === undefined ? {} : { description: tool.description }),
     inputSchema: inputSchemaOf(fields),
+    ...(output.kind === 'passthrough' ? {} : { outputSchema: output.schema }),
     ...(annotations === undefined ? {} : { annotations }),
   };
 }

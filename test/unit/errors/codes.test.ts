@@ -26,6 +26,7 @@ describe('error code table', () => {
       'CAP_UPSTREAM_AUTH',
       'CAP_UPSTREAM_BODY',
       'CAP_UPSTREAM_TOO_LARGE',
+      'CAP_RESULT_TOO_LARGE',
       'CAP_INTERNAL',
     ]);
   });

@@ -1,0 +1,100 @@
+import { ProtocolError, Server } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { CapabilityBinding } from '../binding/capability-binding.js';
+import { isCapabilityError } from '../errors/capability-error.js';
+import type { McpExposeSpec } from '../spec/types.js';
+import { DEFAULT_RESULT_CAP_BYTES, toToolResult, type ToolResult } from './results.js';
+import { bindTools, describeArgumentErrors, type BoundTool, type ToolDefinition } from './tools.js';
+
+export interface McpServiceOptions {
+  readonly binding: CapabilityBinding;
+  readonly expose: McpExposeSpec;
+  readonly exposeIndex: number;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly resultCapBytes?: number;
+}
+
+/**
+ * The transport-independent part of an MCP adapter: tools bound once at
+ * start-up, and a factory that wires a fresh low-level SDK server to them.
+ * The SDK builds a server per HTTP request (or per stdio connection), so
+ * nothing expensive may happen in the factory.
+ */
+export interface McpService {
+  readonly namespace: string;
+  readonly tools: readonly ToolDefinition[];
+  createServer(): Server;
+}
+
+const JSONRPC_INVALID_PARAMS = -32602;
+
+export function createMcpService(options: McpServiceOptions): McpService {
+  const tools = bindTools(options.binding, options.expose, options.exposeIndex);
+  const definitions = [...tools.values()].map((t) => t.definition);
+  const cap = options.resultCapBytes ?? DEFAULT_RESULT_CAP_BYTES;
+  const listResult = { tools: definitions as ToolDefinition[] };
+
+  const createServer = (): Server => {
+    const server = new Server(
+      { name: options.expose.namespace, version: options.version },
+      {
+        capabilities: { tools: { listChanged: true } },
+        ...(options.expose.description === undefined ? {} : { instructions: options.expose.description }),
+      },
+    );
+    server.setRequestHandler('tools/list', () => listResult as never);
+    server.setRequestHandler('tools/call', async (request, ctx) => {
+      const { name, arguments: args = {} } = request.params;
+      const tool = tools.get(name);
+      if (tool === undefined) {
+        throw new ProtocolError(JSONRPC_INVALID_PARAMS, `Unknown tool: ${name}; available: ${[...tools.keys()].join(', ')}`);
+      }
+      const result = await callTool(tool, args, ctx.mcpReq.signal, cap, options.logger);
+      return server.projectCallToolResult(result as never, tool.definition.outputSchema) as never;
+    });
+    return server;
+  };
+  return { namespace: options.expose.namespace, tools: definitions, createServer };
+}
+
+async function callTool(
+  tool: BoundTool,
+  args: Record<string, unknown>,
+  signal: AbortSignal,
+  cap: number,
+  logger: Logger,
+): Promise<ToolResult> {
+  const started = performance.now();
+  if (!tool.validate(args)) {
+    const message = describeArgumentErrors(tool, args);
+    logger.info({ tool: tool.definition.name, durationMs: elapsed(started) }, 'tool arguments rejected');
+    return { content: [{ type: 'text', text: `invalid arguments: ${message}` }], isError: true };
+  }
+  try {
+    const inputs = new Map(Object.entries(args).filter(([, v]) => v !== undefined && v !== null));
+    const result = await tool.call.invoke(inputs, { mode: 'value', signal });
+    const shaped = await toToolResult(result, cap, tool);
+    logger.info(
+      {
+        tool: tool.definition.name,
+        upstreamStatus: result.status,
+        upstreamMs: Math.round(result.upstreamMs * 10) / 10,
+        durationMs: elapsed(started),
+      },
+      'tool call completed',
+    );
+    return shaped;
+  } catch (err) {
+    const ours = isCapabilityError(err);
+    const entry = { tool: tool.definition.name, durationMs: elapsed(started), err };
+    if (ours) logger.warn(entry, 'tool call failed');
+    else logger.error(entry, 'tool call crashed');
+    const text = ours ? `${err.code}: ${err.message}` : 'internal error; see the server log';
+    return { content: [{ type: 'text', text }], isError: true };
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
