@@ -54,7 +54,10 @@ export function compileRequestPlan(
 ): RequestPlan {
   const base = new URL(options.baseUri);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const pathTemplate = compileTemplate(resource.path, { singleBraces: options.dialect });
+  // The reference engine concatenates baseUri and path as text, so a path
+  // without its leading slash glues onto the last base segment; we add it.
+  const resourcePath = resource.path.startsWith('/') ? resource.path : `/${resource.path}`;
+  const pathTemplate = compileTemplate(resourcePath, { singleBraces: options.dialect });
   const parameters = collectParameters(consumes, resource, operation);
   const valueTemplates = compileValueTemplates(parameters);
   const scope = (inputs: InputValues) => (name: string) => inputs.get(name) ?? options.binds.get(name);

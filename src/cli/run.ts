@@ -55,6 +55,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // MCP stdio binding: the server exits once its client closes stdin.
+    if (stdio) process.stdin.once('end', () => stop('stdin closed'));
     return EXIT_OK;
   } catch (err) {
     const message = isCapabilityError(err) ? `${err.code} ${err.message}` : String((err as Error).stack ?? err);

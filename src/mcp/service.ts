@@ -4,6 +4,8 @@ import type { CapabilityBinding } from '../binding/capability-binding.js';
 import { isCapabilityError } from '../errors/capability-error.js';
 import type { McpExposeSpec } from '../spec/types.js';
 import { DEFAULT_RESULT_CAP_BYTES, toToolResult, type ToolResult } from './results.js';
+import { bindPrompts } from './prompts.js';
+import { bindResources } from './resources.js';
 import { bindTools, describeArgumentErrors, type BoundTool, type ToolDefinition } from './tools.js';
 
 export interface McpServiceOptions {
@@ -34,12 +36,20 @@ export function createMcpService(options: McpServiceOptions): McpService {
   const definitions = [...tools.values()].map((t) => t.definition);
   const cap = options.resultCapBytes ?? DEFAULT_RESULT_CAP_BYTES;
   const listResult = { tools: definitions as ToolDefinition[] };
+  const resources = bindResources(options.binding, options.expose, options.exposeIndex);
+  const prompts = bindPrompts(options.binding.capability.file, options.expose, options.exposeIndex);
+  // Spec 2.10: resources and prompts are advertised only when declared.
+  const capabilities = {
+    tools: { listChanged: true },
+    ...(resources.isEmpty ? {} : { resources: {} }),
+    ...(prompts.isEmpty ? {} : { prompts: {} }),
+  };
 
   const createServer = (): Server => {
     const server = new Server(
       { name: options.expose.namespace, version: options.version },
       {
-        capabilities: { tools: { listChanged: true } },
+        capabilities,
         ...(options.expose.description === undefined ? {} : { instructions: options.expose.description }),
       },
     );
@@ -53,6 +63,17 @@ export function createMcpService(options: McpServiceOptions): McpService {
       const result = await callTool(tool, args, ctx.mcpReq.signal, cap, options.logger);
       return server.projectCallToolResult(result as never, tool.definition.outputSchema) as never;
     });
+    if (!resources.isEmpty) {
+      server.setRequestHandler('resources/list', () => resources.list() as never);
+      server.setRequestHandler('resources/templates/list', () => resources.listTemplates() as never);
+      server.setRequestHandler('resources/read', (request, ctx) =>
+        resources.read(request.params.uri, ctx.mcpReq.signal, cap) as never);
+    }
+    if (!prompts.isEmpty) {
+      server.setRequestHandler('prompts/list', () => prompts.list() as never);
+      server.setRequestHandler('prompts/get', (request) =>
+        prompts.get(request.params.name, (request.params.arguments ?? {}) as Record<string, string>) as never);
+    }
     return server;
   };
   return { namespace: options.expose.namespace, tools: definitions, createServer };

@@ -13,7 +13,7 @@ export interface ServeForTest {
 export async function serveForTest(
   file: string,
   baseUris: Record<string, string>,
-  options: { strict?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { strict?: boolean; env?: NodeJS.ProcessEnv; allowedHosts?: string[] } = {},
 ): Promise<ServeForTest> {
   const running = await serveCapability(
     {
@@ -23,6 +23,9 @@ export async function serveForTest(
       ports: freePorts(file),
       host: '127.0.0.1',
       logLevel: 'silent',
+      stdio: false,
+      allowedHosts: options.allowedHosts ?? [],
+      mcpResultCapBytes: undefined,
     },
     createLogger({ level: 'silent' }),
     options.env ?? { PREFECT_API_KEY: 'pnu_test_key' },
