@@ -1,10 +1,20 @@
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { CapabilityError } from '../errors/capability-error.js';
+import { CapabilityError, isCapabilityError } from '../errors/capability-error.js';
 import type { OutputParameterSpec, WithSpec } from '../spec/types.js';
-import { sendUpstream, type UpstreamResponse } from './client.js';
+import {
+  classifyBodyError,
+  DEFAULT_POLICY,
+  guardBody,
+  sendUpstream,
+  type UpstreamPolicy,
+  type UpstreamResponse,
+} from './client.js';
+import { convertRawBody, isRawFormat, normalizeRawFormat } from './formats.js';
 import { isPassThrough, mapOutput } from './output.js';
 import type { RequestPlan } from './request.js';
+import { isRepeatable } from './retry.js';
 import { compileTemplate, renderTemplate, stringifyValue, type Template } from './template.js';
 
 /** How one `with` entry gets its value. */
@@ -50,6 +60,8 @@ export interface InvokeOptions {
   readonly mode: 'stream' | 'value';
   /** Caller headers forwarded as they are (conditional request headers). */
   readonly forwardHeaders?: Readonly<Record<string, string>>;
+  /** Logger of this request (with its reqId); the binding's logger otherwise. */
+  readonly logger?: Logger;
 }
 
 export interface BoundCallOptions {
@@ -62,6 +74,12 @@ export interface BoundCallOptions {
   readonly dispatcher: Dispatcher;
   /** Largest body we read into memory for mapping (bytes). */
   readonly maxBufferBytes: number;
+  /** Timeouts and retries of the consumed namespace; defaults otherwise. */
+  readonly policy?: UpstreamPolicy;
+  /** The exposed operation says repeating it is harmless (MCP `hints.idempotent`). */
+  readonly idempotent?: boolean;
+  /** Receives one `warn` line per retry and body failure; no secrets. */
+  readonly logger?: Logger;
 }
 
 /** An exposed `call` bound to its consumed operation, built once at start-up. */
@@ -90,6 +108,10 @@ export function bindCall(options: BoundCallOptions): BoundCall {
   const outputs = options.outputs ?? [];
   const passThrough = outputs.length === 0 || (outputs.length === 1 && isPassThrough(outputs[0]!));
 
+  const format = normalizeRawFormat(options.plan.operation.outputRawFormat);
+  const policy = options.policy ?? DEFAULT_POLICY;
+  const repeatable = isRepeatable(options.plan.operation.method, options.idempotent === true);
+
   const invoke = async (inputs: ReadonlyMap<string, unknown>, invokeOptions: InvokeOptions) => {
     const values = applyWith(inputs, withSources, options.binds);
     const request = options.plan.build(values);
@@ -97,27 +119,42 @@ export function bindCall(options: BoundCallOptions): BoundCall {
       for (const [k, v] of Object.entries(invokeOptions.forwardHeaders)) request.headers[k] ??= v;
     }
 
+    const logger = invokeOptions.logger ?? options.logger;
     const started = performance.now();
-    const response = await sendUpstream(options.dispatcher, request, invokeOptions.signal);
+    const response = await sendUpstream(options.dispatcher, request, {
+      policy,
+      signal: invokeOptions.signal,
+      repeatable,
+      namespace: options.plan.namespace,
+      logger,
+    });
     const upstreamMs = performance.now() - started;
     const headers = pickHeaders(response);
+    const onBodyError = (err: unknown) => {
+      const error = classifyBodyError(err, request, policy.timeouts);
+      // A caller that went away is not an upstream failure worth a warning.
+      if (invokeOptions.signal?.aborted !== true) {
+        logger?.warn({ namespace: options.plan.namespace, code: error.code, err: error }, 'upstream body failed');
+      }
+      return error;
+    };
 
     await rejectCredentialFailure(response, options.plan);
     if (response.statusCode >= 300 || (passThrough && !wantsValue(invokeOptions, headers))) {
-      return { kind: 'stream', status: response.statusCode, headers, body: response.body, upstreamMs } as const;
+      const body = guardBody(response.body, onBodyError);
+      return { kind: 'stream', status: response.statusCode, headers, body, upstreamMs } as const;
     }
-    const parsed = await readJson(response, options.maxBufferBytes, options.plan);
-    if (parsed.ok === false) {
-      // A pass-through that turned out not to be JSON is still returned whole.
-      if (passThrough) {
-        delete headers['content-length'];
-        return { kind: 'value', status: response.statusCode, headers, value: parsed.text, upstreamMs } as const;
-      }
-      throw bodyError(options.plan, headers['content-type']);
-    }
-    const value = passThrough ? parsed.value : mapOutput(outputs, parsed.value, (n) => values.get(n));
+    const text = await readBody(response, options.maxBufferBytes, options.plan, onBodyError);
     // The value is serialised anew, so the upstream length no longer applies.
     delete headers['content-length'];
+    if (passThrough) {
+      // A JSON pass-through that turned out not to be JSON is still returned whole.
+      const parsed = parseJson(text);
+      const value = parsed.ok ? parsed.value : text;
+      return { kind: 'value', status: response.statusCode, headers, value, upstreamMs } as const;
+    }
+    const converted = convertBody(format, text, options.plan, headers['content-type']);
+    const value = mapOutput(outputs, converted, (n) => values.get(n));
     return { kind: 'value', status: response.statusCode, headers, value, upstreamMs } as const;
   };
 
@@ -185,37 +222,64 @@ async function rejectCredentialFailure(response: UpstreamResponse, plan: Request
   );
 }
 
-type ParsedBody = { ok: true; value: unknown } | { ok: false; text: string };
+type ParsedBody = { ok: true; value: unknown } | { ok: false };
 
-async function readJson(response: UpstreamResponse, maxBytes: number, plan: RequestPlan): Promise<ParsedBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      response.body.destroy();
-      throw new CapabilityError(
-        'CAP_UPSTREAM_TOO_LARGE',
-        `upstream "${plan.namespace}" body exceeds ${maxBytes} bytes, the cap for bodies mapped in memory`,
-        { data: { limit: maxBytes, namespace: plan.namespace } },
-      );
-    }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+function parseJson(text: string): ParsedBody {
   if (text === '') return { ok: true, value: null };
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
-    return { ok: false, text };
+    return { ok: false };
   }
 }
 
-function bodyError(plan: RequestPlan, contentType: string | undefined): CapabilityError {
-  return new CapabilityError(
-    'CAP_UPSTREAM_BODY',
-    `upstream "${plan.namespace}" operation "${plan.operation.name}" returned a body that is not ` +
-      `valid ${plan.operation.outputRawFormat ?? 'json'} (content-type ${contentType ?? 'none'})`,
-    { data: { namespace: plan.namespace, operation: plan.operation.name } },
-  );
+/** Reads a body we must hold for mapping, up to the buffer cap. */
+async function readBody(
+  response: UpstreamResponse,
+  maxBytes: number,
+  plan: RequestPlan,
+  onBodyError: (err: unknown) => CapabilityError,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        response.body.destroy();
+        throw new CapabilityError(
+          'CAP_UPSTREAM_TOO_LARGE',
+          `upstream "${plan.namespace}" body exceeds ${maxBytes} bytes, the cap for bodies mapped in memory ` +
+            '(--buffer-cap); a pass-through output streams instead',
+          { data: { limit: maxBytes, namespace: plan.namespace } },
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (err) {
+    throw isCapabilityError(err) ? err : onBodyError(err);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The body in the operation's `outputRawFormat`, as JSON for mapping. */
+function convertBody(format: string, text: string, plan: RequestPlan, contentType: string | undefined): unknown {
+  // Refused at load time (capability-binding.ts); reaching here is a bug.
+  if (!isRawFormat(format)) throw new CapabilityError('CAP_INTERNAL', `outputRawFormat ${format} reached a call`);
+  try {
+    return convertRawBody(format, text, plan.operation.outputSchema);
+  } catch (cause) {
+    throw new CapabilityError(
+      'CAP_UPSTREAM_BODY',
+      `upstream "${plan.namespace}" operation "${plan.operation.name}" returned a body that is not ` +
+        `valid ${format} (content-type ${contentType ?? 'none'}): ${firstLine(cause)}`,
+      { cause, data: { namespace: plan.namespace, operation: plan.operation.name } },
+    );
+  }
+}
+
+/** The parser's message, bounded: it may quote the body. */
+function firstLine(err: unknown): string {
+  const message = String((err as Error | null)?.message ?? err).split('\n')[0]!;
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

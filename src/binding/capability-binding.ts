@@ -1,10 +1,14 @@
+import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { LoadedCapability } from '../spec/loader.js';
-import type { ConsumesSpec, InvocableSpec } from '../spec/types.js';
+import type { ConsumesSpec, InvocableSpec, McpToolSpec } from '../spec/types.js';
 import { resolveBinds, type BoundVariables } from './binds.js';
 import { bindCall, type BoundCall } from './call.js';
+import { DEFAULT_POLICY, type UpstreamPolicy } from './client.js';
+import { isRawFormat, normalizeRawFormat, RAW_FORMATS, REFUSED_FORMATS } from './formats.js';
 import type { InputField } from './inputs.js';
+import { isPassThrough } from './output.js';
 import { compileRequestPlan, type RequestPlan } from './request.js';
 
 /** Default cap on an upstream body read into memory for mapping (bytes). */
@@ -14,8 +18,13 @@ export interface BindingOptions {
   /** Consumed namespace to base URI, overriding the file (`--base-uri`). */
   readonly baseUris: ReadonlyMap<string, string>;
   readonly env: NodeJS.ProcessEnv;
-  readonly dispatcher: Dispatcher;
+  /** The dispatcher of a consumed namespace; one for all is fine (tests). */
+  readonly dispatcher: Dispatcher | ((namespace: string, policy: UpstreamPolicy) => Dispatcher);
   readonly maxBufferBytes?: number;
+  /** Timeouts and retries of a consumed namespace; the defaults otherwise. */
+  readonly policyFor?: (namespace: string) => UpstreamPolicy;
+  /** Receives retry and upstream body warnings. */
+  readonly logger?: Logger;
 }
 
 /** A capability with its binds resolved and every consumed operation compiled. */
@@ -63,14 +72,22 @@ export async function createCapabilityBinding(
   const bindInvocable = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string) => {
     const plan = spec.call === undefined ? undefined : plans.get(spec.call);
     if (plan === undefined) throw unknownCall(capability.file, spec, pointer, plans);
+    refuseUnsupportedFormat(capability.file, plan, spec, pointer);
+    const policy = options.policyFor?.(plan.namespace) ?? DEFAULT_POLICY;
+    const dispatcher = typeof options.dispatcher === 'function'
+      ? options.dispatcher(plan.namespace, policy)
+      : options.dispatcher;
     return bindCall({
       plan,
       withSpec: spec.with,
       outputs: spec.outputParameters,
       inputPrefixes,
       binds,
-      dispatcher: options.dispatcher,
+      dispatcher,
       maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
+      policy,
+      idempotent: (spec as McpToolSpec).hints?.idempotent === true,
+      logger: options.logger,
     });
   };
 
@@ -139,6 +156,29 @@ function refuseUnsupportedAuth(file: string, consumes: ConsumesSpec): void {
     'CAP_SPEC_UNSUPPORTED',
     `${file}: outbound ${type} authentication of "${consumes.namespace}" is not supported yet`,
     { data: { namespace: consumes.namespace, authentication: type } },
+  );
+}
+
+/**
+ * A mapped output needs the body as JSON (spec 1.4.5). avro and protobuf
+ * need a schema file and a binary decoder we do not ship, so a file that
+ * maps their output is refused now rather than failing on every call. A
+ * pass-through output is handed on untouched, whatever the format.
+ */
+function refuseUnsupportedFormat(file: string, plan: RequestPlan, spec: InvocableSpec, pointer: string): void {
+  const outputs = spec.outputParameters ?? [];
+  const passThrough = outputs.length === 0 || (outputs.length === 1 && isPassThrough(outputs[0]!));
+  const format = normalizeRawFormat(plan.operation.outputRawFormat);
+  if (passThrough || isRawFormat(format)) return;
+  const why = (REFUSED_FORMATS as readonly string[]).includes(format)
+    ? 'needs a schema file and a binary decoder this runtime does not ship'
+    : `is not a format of the spec (known: ${RAW_FORMATS.join(', ')})`;
+  throw new CapabilityError(
+    'CAP_SPEC_UNSUPPORTED',
+    `${file}: ${pointer} maps the output of "${plan.namespace}.${plan.operation.name}", whose ` +
+      `outputRawFormat "${plan.operation.outputRawFormat}" ${why}; pass the body through instead ` +
+      '(one output parameter with mapping "$" and no properties)',
+    { location: { file, pointer: `${pointer}/outputParameters` }, data: { format } },
   );
 }
 

@@ -1,4 +1,11 @@
 import { parseArgs } from 'node:util';
+import {
+  parseDuration,
+  parseRetryList,
+  parseSize as parseSizeText,
+  parseTimeoutList,
+  type PolicyLayer,
+} from '../binding/policy.js';
 import { CapabilityError } from '../errors/capability-error.js';
 
 /** Settings of `serve`, merged from command line, environment and defaults. */
@@ -18,7 +25,16 @@ export interface ServeOptions {
   readonly allowedHosts: readonly string[];
   /** Cap on one MCP tool result (bytes). */
   readonly mcpResultCapBytes: number | undefined;
+  /** Upstream timeouts and retries, weakest layer first (`--timeout`, `--retry`). */
+  readonly upstreamPolicies?: readonly PolicyLayer[];
+  /** Cap on an upstream body held in memory for output mapping (bytes). */
+  readonly bufferCapBytes?: number;
+  /** How long SIGTERM waits for in-flight requests before cutting them (ms). */
+  readonly shutdownTimeoutMs?: number;
 }
+
+/** Default grace for in-flight requests on SIGTERM (ms), under Kubernetes' 30 s. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
 
 export type Command =
   | { readonly kind: 'serve'; readonly options: ServeOptions }
@@ -45,7 +61,32 @@ Serve options (each has an environment variable; the command line wins):
                           Kubernetes Service name (repeatable)      env NAFTIKO_ALLOWED_HOSTS=a,b
   --mcp-result-cap <n>    largest MCP tool result in bytes (default 262144)
                                                                     env NAFTIKO_MCP_RESULT_CAP
+  --timeout [<ns>=]<name>:<duration>,...
+                          upstream timeouts, of one consumed namespace or of all
+                          (repeatable); durations such as 500ms, 10s, 2m:
+                            connect   open the connection              (default 10s)
+                            headers   one try, until response headers  (default 30s)
+                            deadline  every try and wait, until the final
+                                      response headers                 (default 60s)
+                            idle      longest pause between body chunks (default 60s)
+                          env NAFTIKO_TIMEOUT (all), NAFTIKO_TIMEOUT_<NS>
+  --retry [<ns>=]<name>:<value>,...
+                          retries of safe calls (GET, HEAD, OPTIONS, idempotent hint)
+                          on connection errors, 429, 502, 503, 504 (repeatable):
+                            attempts  tries in all, 1 for none          (default 3)
+                            backoff   first wait, doubled each time     (default 250ms)
+                            max-wait  longest Retry-After honoured      (default 30s)
+                          env NAFTIKO_RETRY (all), NAFTIKO_RETRY_<NS>
+  --buffer-cap <size>     largest upstream body held in memory for output mapping,
+                          such as 16MiB (default); streamed bodies are never cut
+                                                                    env NAFTIKO_BUFFER_CAP
+  --shutdown-timeout <duration>
+                          on SIGTERM, how long in-flight requests may finish
+                          before they are cut (default 25s)        env NAFTIKO_SHUTDOWN_TIMEOUT
   --help, --version
+
+Upstream calls honour HTTP_PROXY, HTTPS_PROXY and NO_PROXY; extra CA
+certificates for TLS upstreams come from NODE_EXTRA_CA_CERTS (a PEM file).
 `;
 
 /** Parses argv (without node and script). Throws CAP_CONFIG_USAGE on bad usage. */
@@ -85,6 +126,10 @@ function parse(argv: readonly string[]) {
       stdio: { type: 'boolean' },
       'allowed-host': { type: 'string', multiple: true },
       'mcp-result-cap': { type: 'string' },
+      timeout: { type: 'string', multiple: true },
+      retry: { type: 'string', multiple: true },
+      'buffer-cap': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -114,7 +159,52 @@ function serveOptions(
     stdio: values.stdio ?? isTrue(env.NAFTIKO_STDIO),
     allowedHosts: values['allowed-host'] ?? splitList(env.NAFTIKO_ALLOWED_HOSTS),
     mcpResultCapBytes: parseSize('--mcp-result-cap', values['mcp-result-cap'] ?? env.NAFTIKO_MCP_RESULT_CAP),
+    upstreamPolicies: policyLayers(values, env),
+    bufferCapBytes: optional('--buffer-cap', values['buffer-cap'] ?? env.NAFTIKO_BUFFER_CAP, parseSizeText),
+    shutdownTimeoutMs: optional('--shutdown-timeout', values['shutdown-timeout'] ?? env.NAFTIKO_SHUTDOWN_TIMEOUT, parseDuration),
   };
+}
+
+/**
+ * Timeout and retry layers from weakest to strongest: environment for all
+ * namespaces, environment for one, command line for all, command line for
+ * one. `--timeout ns=headers:5s` names a namespace; `--timeout headers:5s`
+ * applies to every one.
+ */
+function policyLayers(values: ReturnType<typeof parse>['values'], env: NodeJS.ProcessEnv): PolicyLayer[] {
+  const layers: PolicyLayer[] = [];
+  const add = (flag: '--timeout' | '--retry', scope: string | undefined, text: string) => {
+    layers.push(flag === '--timeout'
+      ? { scope, timeouts: guard(flag, () => parseTimeoutList(text)) }
+      : { scope, retry: guard(flag, () => parseRetryList(text)) });
+  };
+  const fromCli = (list: string[] | undefined) => (list ?? []).map((item) => {
+    const at = item.indexOf('=');
+    return at > 0 ? ([item.slice(0, at), item.slice(at + 1)] as const) : ([undefined, item] as const);
+  });
+
+  for (const flag of ['--timeout', '--retry'] as const) {
+    const name = flag === '--timeout' ? 'NAFTIKO_TIMEOUT' : 'NAFTIKO_RETRY';
+    if (env[name]) add(flag, undefined, env[name]!);
+    for (const [scope, text] of fromEnv(env, `${name}_`)) add(flag, scope, text);
+    const cli = fromCli(flag === '--timeout' ? values.timeout : values.retry);
+    for (const [scope, text] of cli) if (scope === undefined) add(flag, scope, text);
+    for (const [scope, text] of cli) if (scope !== undefined) add(flag, scope, text);
+  }
+  return layers;
+}
+
+function optional<T>(flag: string, raw: string | undefined, read: (text: string, what: string) => T): T | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  return guard(flag, () => read(raw, flag));
+}
+
+function guard<T>(flag: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw usage(`${flag}: ${(err as Error).message}`);
+  }
 }
 
 /**

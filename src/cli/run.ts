@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isCapabilityError } from '../errors/capability-error.js';
 import { createLogger } from '../logging/logger.js';
-import { parseCommand, USAGE } from './options.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT_MS, parseCommand, USAGE } from './options.js';
 import { serveCapability } from './serve.js';
 import { readSource } from '../spec/source.js';
 
@@ -46,15 +46,21 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   const logger = createLogger({ level: command.options.logLevel as never, stderr: stdio });
   try {
     const running = await serveCapability(command.options, logger, env, packageVersion());
+    const graceMs = command.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    let stopping = false;
     const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      void running.close().then(() => {
+      // A second signal while draining means "now".
+      if (stopping) process.exit(EXIT_OK);
+      stopping = true;
+      logger.info({ signal, graceMs }, 'shutting down');
+      void running.close(graceMs).then(({ cut }) => {
+        logger.info({ cut }, cut ? 'stopped; requests over the grace period were cut' : 'stopped');
         logger.flush();
         process.exit(EXIT_OK);
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     // MCP stdio binding: the server exits once its client closes stdin.
     if (stdio) process.stdin.once('end', () => stop('stdin closed'));
     return EXIT_OK;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createCapabilityBinding, type CapabilityBinding } from '../binding/capability-binding.js';
-import { createUpstreamAgent } from '../binding/client.js';
+import { createUpstreamPool } from '../binding/client.js';
+import { resolvePolicy, type PolicyLayer } from '../binding/policy.js';
 import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import { createMcpAdapter } from '../mcp/adapter.js';
@@ -18,13 +19,23 @@ export interface RunningAdapter {
   readonly namespace: string;
   /** `http://host:port`, or `stdio:` for an MCP adapter on standard input and output. */
   readonly url: string;
+  /** Stops accepting connections and resolves once in-flight requests are done. */
   close(): Promise<void>;
+  /** Closes connections with no request in flight (keep-alive sockets). */
+  closeIdle(): void;
+  /** Cuts every connection, in-flight requests included. */
+  cut(): void;
 }
 
 /** A serving capability; `close()` stops every adapter and the upstream pool. */
 export interface RunningCapability {
   readonly adapters: readonly RunningAdapter[];
-  close(): Promise<void>;
+  /**
+   * Graceful stop: no new connections, in-flight requests finish for up to
+   * `graceMs` (then they are cut), then the upstream pool is destroyed.
+   * Resolves with whether any request had to be cut.
+   */
+  close(graceMs?: number): Promise<{ cut: boolean }>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -39,13 +50,24 @@ export async function serveCapability(
   const capability = await loadCapability(options.file, { strict: options.strict });
   for (const warning of capability.warnings) logger.warn({ code: warning.code }, formatDiagnostic(warning));
 
-  const dispatcher = createUpstreamAgent();
+  const pool = createUpstreamPool(env);
   const baseUris = new Map<string, string>();
   for (const ns of capability.consumes.keys()) {
     const url = lookupByNamespace(options.baseUris, ns);
     if (url !== undefined) baseUris.set(ns, url);
   }
-  const binding = await createCapabilityBinding(capability, { baseUris, env, dispatcher });
+  const layers = options.upstreamPolicies ?? [];
+  refuseUnknownNamespaces(layers, [...capability.consumes.keys()]);
+  const policyFor = (ns: string) => resolvePolicy(layers, ns);
+  for (const ns of capability.consumes.keys()) logger.debug({ namespace: ns, ...policyFor(ns) }, 'upstream policy');
+  const binding = await createCapabilityBinding(capability, {
+    baseUris,
+    env,
+    dispatcher: (ns, policy) => pool.dispatcherFor(ns, policy.timeouts),
+    policyFor,
+    maxBufferBytes: options.bufferCapBytes,
+    logger,
+  });
 
   const adapters: RunningAdapter[] = [];
   try {
@@ -55,15 +77,62 @@ export async function serveCapability(
     }
   } catch (err) {
     await Promise.allSettled(adapters.map((a) => a.close()));
-    await dispatcher.close();
+    await pool.destroy();
     throw err;
   }
   return {
     adapters,
-    close: async () => {
-      await Promise.allSettled(adapters.map((a) => a.close()));
-      await dispatcher.destroy();
+    close: async (graceMs = Number.POSITIVE_INFINITY) => {
+      const result = await drain(adapters, graceMs);
+      await pool.destroy();
+      return result;
     },
+  };
+}
+
+/**
+ * Stops every adapter: the listening sockets close at once, so new
+ * connections are refused; idle keep-alive sockets are closed as they
+ * appear (Fastify's `close()` would otherwise wait for their 72 s timeout);
+ * requests still running after `graceMs` are cut.
+ */
+async function drain(adapters: readonly RunningAdapter[], graceMs: number): Promise<{ cut: boolean }> {
+  const closed = Promise.allSettled(adapters.map((a) => a.close()));
+  const sweep = setInterval(() => adapters.forEach((a) => a.closeIdle()), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const overrun = new Promise<true>((resolve) => {
+    if (Number.isFinite(graceMs)) timer = setTimeout(() => resolve(true), graceMs);
+  });
+  try {
+    const cut = await Promise.race([closed.then(() => false), overrun]);
+    if (cut) {
+      adapters.forEach((a) => a.cut());
+      await closed;
+    }
+    return { cut };
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(timer);
+  }
+}
+
+/** A `--timeout`/`--retry` for a namespace the file does not consume is a typo. */
+function refuseUnknownNamespaces(layers: readonly PolicyLayer[], known: readonly string[]): void {
+  for (const { scope } of layers) {
+    if (scope === undefined || scope.startsWith('env:') || known.includes(scope)) continue;
+    throw new CapabilityError(
+      'CAP_CONFIG_USAGE',
+      `--timeout/--retry name "${scope}", which is not a consumed namespace; known: ${known.join(', ')}`,
+    );
+  }
+}
+
+/** Close hooks of a Fastify adapter. */
+function httpControls(app: FastifyInstance) {
+  return {
+    close: () => app.close(),
+    closeIdle: () => app.server.closeIdleConnections(),
+    cut: () => app.server.closeAllConnections(),
   };
 }
 
@@ -84,7 +153,7 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     for (const route of adapter.routes) {
       logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
     }
-    return { type: 'rest', namespace: expose.namespace, url, close: () => adapter.app.close() };
+    return { type: 'rest', namespace: expose.namespace, url, ...httpControls(adapter.app) };
   }
   if (expose.type === 'mcp') {
     const common = {
@@ -98,7 +167,7 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     if (ctx.options.stdio || expose.transport === 'stdio') {
       const adapter = startStdioAdapter(common);
       for (const tool of adapter.tools) logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} on stdio`);
-      return { type: 'mcp', namespace: expose.namespace, url: 'stdio:', close: () => adapter.close() };
+      return { type: 'mcp', namespace: expose.namespace, url: 'stdio:', close: () => adapter.close(), closeIdle: () => {}, cut: () => {} };
     }
     const host = listenHost(expose, ctx);
     const adapter = createMcpAdapter({ ...common, listenHost: host, allowedHosts: ctx.options.allowedHosts });
@@ -107,7 +176,7 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     for (const tool of adapter.tools) {
       logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} at ${url}/mcp`);
     }
-    return { type: 'mcp', namespace: expose.namespace, url, close: () => adapter.app.close() };
+    return { type: 'mcp', namespace: expose.namespace, url, ...httpControls(adapter.app) };
   }
   // TODO(#7): skill and control adapters are not built yet.
   throw new CapabilityError('CAP_SPEC_UNSUPPORTED', `${file}: ${expose.type} adapter is not supported yet`, {

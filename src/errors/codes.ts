@@ -44,12 +44,27 @@ export const ERROR_CODES = {
   CAP_UPSTREAM_AUTH: { status: 502, title: 'Upstream refused the runtime credentials' },
   CAP_UPSTREAM_BODY: { status: 502, title: 'Upstream body cannot be mapped' },
   CAP_UPSTREAM_TOO_LARGE: { status: 502, title: 'Upstream body exceeds the buffer cap' },
+  CAP_UPSTREAM_INCOMPLETE: { status: 502, title: 'Upstream body ended early' },
+  CAP_UPSTREAM_REDIRECT: { status: 502, title: 'Upstream redirect not followed' },
 
   // An MCP tool result over the result cap that cannot be cut into a valid prefix.
   CAP_RESULT_TOO_LARGE: { status: 502, title: 'Tool result exceeds the result cap' },
 
   // Our own bug: never used for anything a caller or upstream did.
   CAP_INTERNAL: { status: 500, title: 'Internal error' },
+
+  // Loading a capability file: safety limits and the semantic stage (checks
+  // the schema cannot express), run by `validate` and before `serve`.
+  CAP_SPEC_LIMIT: { status: 500, title: 'Capability file exceeds a safety limit' },
+  CAP_SPEC_CALL: { status: 500, title: 'Call names no consumed operation' },
+  CAP_SPEC_WITH: { status: 500, title: 'With key is not a parameter of the called operation' },
+  CAP_SPEC_PATH_PARAM: { status: 500, title: 'Consumed path parameter is never provided' },
+  CAP_SPEC_INPUT: { status: 500, title: 'Reference to an input the adapter cannot receive' },
+  CAP_SPEC_TEMPLATE: { status: 500, title: 'Template variable names nothing in scope' },
+  CAP_SPEC_DUPLICATE: { status: 500, title: 'Name declared twice' },
+  CAP_SPEC_PORT: { status: 500, title: 'Two adapters claim one port' },
+  CAP_SPEC_IMPORT: { status: 500, title: 'Imported consumes file cannot be used' },
+  CAP_SPEC_CONSUMES_ONLY: { status: 500, title: 'Consumes-only document cannot be served' },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

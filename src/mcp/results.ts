@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { isJsonType, type CallResult } from '../binding/call.js';
+import { emptyTableNotice } from '../binding/formats.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { BoundTool } from './tools.js';
 
@@ -41,7 +42,11 @@ export async function toToolResult(result: CallResult, capBytes: number, tool: B
       // Declared JSON but is not: returned as the text it is.
     }
   }
-  return read.text === '' ? text('the upstream returned an empty body') : text(read.text);
+  if (read.text === '') return text('the upstream returned an empty body');
+  // A CSV with only its header row: say so, so an agent does not read an
+  // empty table as a failure.
+  const none = emptyTableNotice(result.headers['content-type'], read.text);
+  return none === undefined ? text(read.text) : { content: [{ type: 'text', text: read.text }, { type: 'text', text: none }] };
 }
 
 function valueResult(value: unknown, capBytes: number, tool: BoundTool): ToolResult {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { dialectInputFields, type CapabilityBinding } from '../binding/capability-binding.js';
 import type { BoundCall } from '../binding/call.js';
 import { coerceText, missingInput, normalizeName, type InputField } from '../binding/inputs.js';
-import { CapabilityError } from '../errors/capability-error.js';
+import { CapabilityError, isCapabilityError } from '../errors/capability-error.js';
 import type { ExposedInputParameterSpec, ExposedOperationSpec, RestExposeSpec } from '../spec/types.js';
 import { sendProblem, toProblem } from './problem.js';
 import { RouteTable } from './router.js';
@@ -41,6 +41,7 @@ export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
   for (const [path, byMethod] of groupByPath(routes)) table.add(path, byMethod);
 
   const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: 4 * 1024 * 1024 });
+  app.setErrorHandler(onError);
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/*',
@@ -140,6 +141,7 @@ async function handle(
   }
 
   const { route, params } = found.match;
+  // A client that goes away aborts the upstream call, body included.
   const abort = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) abort.abort();
@@ -151,6 +153,7 @@ async function handle(
       mode: 'stream',
       signal: abort.signal,
       forwardHeaders: conditionalHeaders(request),
+      logger: logger.child({ reqId: request.id, operation: route.name }),
     });
     reply.code(result.status).headers(result.headers);
     logRequest(logger, request, result.status, started, result.status, result.upstreamMs, route.name);
@@ -163,10 +166,44 @@ async function handle(
     }
     return reply.send(result.body);
   } catch (err) {
+    if (abort.signal.aborted) {
+      logger.info({ reqId: request.id, operation: route.name, durationMs: elapsedMs(started) }, 'client went away');
+      return reply;
+    }
     const problem = toProblem(err);
     logRequest(logger, request, problem.status, started, undefined, undefined, route.name, err);
     return sendProblem(reply, problem);
   }
+}
+
+/** Headers taken from the upstream answer, wrong on a problem of ours. */
+const UPSTREAM_HEADERS = ['content-length', 'content-type', 'content-disposition', 'etag', 'last-modified', 'cache-control', 'retry-after'];
+
+/**
+ * Errors that escape a handler. A streamed body that fails before its
+ * first byte reaches the client (Fastify writes the status line with the
+ * first chunk) still gets a problem of ours, without the upstream's
+ * headers; a request body Fastify cannot parse is bad input naming `body`.
+ * Anything else keeps Fastify's default handling.
+ */
+function onError(err: unknown, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isCapabilityError(err)) {
+    for (const name of UPSTREAM_HEADERS) reply.removeHeader(name);
+    return sendProblem(reply, toProblem(err));
+  }
+  const fastifyError = err as { statusCode?: number; code?: string; message?: string };
+  if (fastifyError.statusCode === 400 && fastifyError.code?.startsWith('FST_ERR_CTP_')) {
+    const invalid = new CapabilityError('CAP_INPUT_INVALID', `request body: ${fastifyError.message ?? 'cannot be parsed'}`, {
+      cause: err,
+      data: { parameter: 'body' },
+    });
+    return sendProblem(reply, toProblem(invalid));
+  }
+  throw err;
+}
+
+function elapsedMs(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
 }
 
 function collectInputs(

@@ -181,11 +181,11 @@ describe('MCP adapter over the generated Prefect capability', () => {
   });
 
   it('returns a CSV download as text only', async () => {
-    upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end('timestamp,level\r\n'));
+    upstream.handle((_req, res) => res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end('timestamp,level\r\n2026-01-01,20\r\n'));
     const client = await connect();
     const result = await client.callTool({ name: 'download-flow-run-logs-2', arguments: { account_id: A, workspace_id: W, id: F } });
     await client.close();
     expect(result.structuredContent).toBeUndefined();
-    expect(result.content).toEqual([{ type: 'text', text: 'timestamp,level\r\n' }]);
+    expect(result.content).toEqual([{ type: 'text', text: 'timestamp,level\r\n2026-01-01,20\r\n' }]);
   });
 });

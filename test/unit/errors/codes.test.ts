@@ -26,8 +26,20 @@ describe('error code table', () => {
       'CAP_UPSTREAM_AUTH',
       'CAP_UPSTREAM_BODY',
       'CAP_UPSTREAM_TOO_LARGE',
+      'CAP_UPSTREAM_INCOMPLETE',
+      'CAP_UPSTREAM_REDIRECT',
       'CAP_RESULT_TOO_LARGE',
       'CAP_INTERNAL',
+      'CAP_SPEC_LIMIT',
+      'CAP_SPEC_CALL',
+      'CAP_SPEC_WITH',
+      'CAP_SPEC_PATH_PARAM',
+      'CAP_SPEC_INPUT',
+      'CAP_SPEC_TEMPLATE',
+      'CAP_SPEC_DUPLICATE',
+      'CAP_SPEC_PORT',
+      'CAP_SPEC_IMPORT',
+      'CAP_SPEC_CONSUMES_ONLY',
     ]);
   });
 
