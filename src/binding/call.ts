@@ -1,3 +1,4 @@
+import { digestAuthorization } from './digest.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
@@ -121,13 +122,23 @@ export function bindCall(options: BoundCallOptions): BoundCall {
 
     const logger = invokeOptions.logger ?? options.logger;
     const started = performance.now();
-    const response = await sendUpstream(options.dispatcher, request, {
+    const send = () => sendUpstream(options.dispatcher, request, {
       policy,
       signal: invokeOptions.signal,
       repeatable,
       namespace: options.plan.namespace,
       logger,
     });
+    let response = await send();
+    const challenge = response.headers['www-authenticate'];
+    if (response.statusCode === 401 && options.plan.digest !== undefined && typeof challenge === 'string') {
+      const authorization = digestAuthorization(challenge, options.plan.digest(), request.method, request.path);
+      if (authorization !== undefined) {
+        await response.body.dump();
+        request.headers.authorization = authorization;
+        response = await send();
+      }
+    }
     const upstreamMs = performance.now() - started;
     const headers = pickHeaders(response);
     const onBodyError = (err: unknown) => {

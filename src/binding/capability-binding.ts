@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { LoadedCapability } from '../spec/loader.js';
-import type { ConsumesSpec, InvocableSpec, McpToolSpec } from '../spec/types.js';
+import type { ConsumesSpec, InvocableSpec, McpToolHintsSpec, McpToolSpec, StepSpec } from '../spec/types.js';
+import { hintsFromSemantics, inheritFromFunction, resolveRef } from './aggregates.js';
+import { bindMock, bindSteps, type Invocation } from './orchestration.js';
 import { resolveBinds, type BoundVariables } from './binds.js';
 import { bindCall, type BoundCall } from './call.js';
 import { DEFAULT_POLICY, type UpstreamPolicy } from './client.js';
@@ -36,10 +38,21 @@ export interface CapabilityBinding {
   /** Resolved base URI of each consumed namespace. */
   readonly baseUris: ReadonlyMap<string, string>;
   /**
-   * Binds an exposed operation or tool that `call`s a consumed operation.
-   * `inputPrefixes` are the `with` prefixes that name a caller input.
+   * Binds an exposed operation, tool or resource: a `call`, `steps`, a
+   * `ref` to an aggregate function, or mock outputs. `inputPrefixes` are
+   * the `with` prefixes that name a caller input.
    */
-  bindInvocable(spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundCall;
+  bindInvocable(spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundInvocation;
+}
+
+/** What an exposed operation or tool runs, bound once at start-up. */
+export interface BoundInvocation extends Invocation {
+  /** The consumed call, when the spec is a plain `call` (the dialect derives inputs from it). */
+  readonly call?: BoundCall;
+  /** The spec as it runs: a `ref` completed with what it inherits from its function. */
+  readonly effective: InvocableSpec;
+  /** MCP hints, with those derived from an aggregate function's semantics. */
+  readonly hints?: McpToolHintsSpec;
 }
 
 export async function createCapabilityBinding(
@@ -69,7 +82,7 @@ export async function createCapabilityBinding(
     }
   }
 
-  const bindInvocable = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string) => {
+  const bindPlainCall = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string, idempotent: boolean): BoundCall => {
     const plan = spec.call === undefined ? undefined : plans.get(spec.call);
     if (plan === undefined) throw unknownCall(capability.file, spec, pointer, plans);
     refuseUnsupportedFormat(capability.file, plan, spec, pointer);
@@ -86,9 +99,44 @@ export async function createCapabilityBinding(
       dispatcher,
       maxBufferBytes: options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES,
       policy,
-      idempotent: (spec as McpToolSpec).hints?.idempotent === true,
+      idempotent,
       logger: options.logger,
     });
+  };
+
+  /** call, steps or mock outputs: what a spec (or an aggregate function) runs. */
+  const bindBody = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string, idempotent: boolean) => {
+    if (spec.call !== undefined) {
+      const call = bindPlainCall(spec, inputPrefixes, pointer, idempotent);
+      return { invocation: call as Invocation, call };
+    }
+    if (spec.steps !== undefined) {
+      const binder = {
+        bindStepCall: (step: StepSpec, at: string) =>
+          bindPlainCall({ call: step.call, with: step.with }, inputPrefixes, at, idempotent),
+        projectionOf: (step: StepSpec) => plans.get(step.call ?? '')?.operation.outputParameters ?? [],
+      };
+      return { invocation: bindSteps(spec.steps, spec.mappings, binder, pointer, capability.file) };
+    }
+    if ((spec.outputParameters ?? []).length > 0) return { invocation: bindMock(spec.outputParameters!) };
+    throw unknownCall(capability.file, spec, pointer, plans);
+  };
+
+  const bindInvocable = (spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundInvocation => {
+    const explicitHints = (spec as McpToolSpec).hints;
+    if (spec.ref !== undefined) {
+      const resolved = resolveRef(document, spec.ref, capability.file, pointer);
+      const effective = inheritFromFunction(spec, resolved);
+      const hints = hintsFromSemantics(resolved.fn.semantics, explicitHints);
+      // Namespace references inside a function name the aggregate (spec 1.10).
+      const prefixes = [`${resolved.namespace}.`, ...inputPrefixes];
+      const body = { ...resolved.fn, outputParameters: spec.outputParameters ?? resolved.fn.outputParameters };
+      const fnPointer = aggregatePointer(document, resolved);
+      const { invocation, call } = bindBody(body, prefixes, fnPointer, hints?.idempotent === true);
+      return { invoke: invocation.invoke, call, effective, hints };
+    }
+    const { invocation, call } = bindBody(spec, inputPrefixes, pointer, explicitHints?.idempotent === true);
+    return { invoke: invocation.invoke, call, effective: spec, hints: explicitHints };
   };
 
   return { capability, binds, plans, baseUris, bindInvocable };
@@ -99,7 +147,9 @@ export async function createCapabilityBinding(
  * from its `with` entries that reference a caller input. Type, `required`
  * and description come from the consumed parameter of the same name.
  */
-export function dialectInputFields(call: BoundCall): InputField[] {
+export function dialectInputFields(invocation: BoundInvocation): InputField[] {
+  const call = invocation.call;
+  if (call === undefined) return [];
   const fields: InputField[] = [];
   for (const [key, source] of call.withSources) {
     if (source.kind !== 'input') continue;
@@ -150,11 +200,13 @@ function resolveBaseUri(
 
 function refuseUnsupportedAuth(file: string, consumes: ConsumesSpec): void {
   const type = consumes.authentication?.type;
-  if (type === undefined || type === 'bearer' || type === 'basic' || type === 'apikey') return;
-  // TODO(#7): digest needs a challenge round trip; oauth2 is a server-side scheme in alpha2.
+  if (type === undefined || type === 'bearer' || type === 'basic' || type === 'apikey' || type === 'digest') return;
+  // oauth2 describes how callers authenticate to an exposed adapter
+  // (spec 1.4.1); as outbound authentication it has nothing to send.
   throw new CapabilityError(
     'CAP_SPEC_UNSUPPORTED',
-    `${file}: outbound ${type} authentication of "${consumes.namespace}" is not supported yet`,
+    `${file}: outbound ${type} authentication of "${consumes.namespace}" is not supported: ` +
+      'oauth2 is a server-side scheme in 1.0.0-alpha2; use bearer with a bound token',
     { data: { namespace: consumes.namespace, authentication: type } },
   );
 }
@@ -201,4 +253,11 @@ function unknownCall(
   return new CapabilityError('CAP_SPEC_REF', `${file}: call "${spec.call}" names no consumed operation${hint}`, {
     location: { file, pointer: `${pointer}/call` },
   });
+}
+
+function aggregatePointer(document: LoadedCapability['document'], resolved: { namespace: string; fn: { name: string } }): string {
+  const aggregates = document.capability.aggregates ?? [];
+  const a = aggregates.findIndex((x) => x.namespace === resolved.namespace);
+  const f = aggregates[a]?.functions.findIndex((x) => x.name === resolved.fn.name) ?? 0;
+  return `/capability/aggregates/${a}/functions/${f}`;
 }

@@ -10,6 +10,11 @@ export interface InputField {
   readonly required: boolean;
   readonly description?: string;
   readonly pattern?: string;
+  /**
+   * Spec ExposedInputParameter `value`: a constant, or a JSONPath (`$...`)
+   * into the JSON request body.
+   */
+  readonly value?: string;
 }
 
 /** Names equal modulo `-`/`_` and case: `account-id` is `ACCOUNT_ID`. */
@@ -62,6 +67,20 @@ function checkPattern(field: InputField, raw: string): void {
       { data: { parameter: field.name, pattern: field.pattern, received: raw } },
     );
   }
+}
+
+/** Checks a value that arrived typed (JSON body, MCP argument) against the field. */
+export function checkTyped(field: InputField, value: unknown): unknown {
+  const ok =
+    field.type === 'string' ? typeof value === 'string'
+    : field.type === 'integer' ? Number.isInteger(value)
+    : field.type === 'number' ? typeof value === 'number' && Number.isFinite(value)
+    : field.type === 'boolean' ? typeof value === 'boolean'
+    : field.type === 'array' ? Array.isArray(value)
+    : typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!ok) throw invalidInput(field, value);
+  if (typeof value === 'string') checkPattern(field, value);
+  return value;
 }
 
 export function invalidInput(field: InputField, received: unknown): CapabilityError {

@@ -40,6 +40,8 @@ export interface RequestPlan {
   readonly parameters: ReadonlyMap<string, ConsumedParameterSpec>;
   /** Variables the resource path needs. */
   readonly pathVariables: readonly string[];
+  /** Digest credentials, rendered from binds, when the namespace uses digest authentication. */
+  readonly digest?: () => { username: string; password: string };
   build(inputs: InputValues): UpstreamRequest;
 }
 
@@ -81,12 +83,18 @@ export function compileRequestPlan(
     return { method: operation.method, origin: base.origin, path: path + search, headers, body };
   };
 
+  const auth = consumes.authentication;
+  const bindsOnly = (text: string) => renderTemplate(compileTemplate(text), (n) => options.binds.get(n), (v) => stringifyValue(v ?? ''));
+  const digest = auth?.type === 'digest'
+    ? () => ({ username: bindsOnly(auth.username), password: bindsOnly(auth.password) })
+    : undefined;
   return {
     namespace: consumes.namespace,
     operation,
     parameters,
     pathVariables: pathTemplate.variables,
     build,
+    ...(digest === undefined ? {} : { digest }),
   };
 }
 
@@ -192,6 +200,9 @@ function applyAuthentication(
     case 'apikey':
       if (auth.placement === 'query') appendQuery(query, render(auth.key), render(auth.value));
       else headers[render(auth.key).toLowerCase()] = render(auth.value);
+      return;
+    case 'digest':
+      // Sent only in answer to the server's challenge (see digest.ts).
       return;
     default:
       // Refused at load time (compileOperation); reaching here is a bug.

@@ -5,7 +5,10 @@ import { createUpstreamPool } from '../binding/client.js';
 import { resolvePolicy, type PolicyLayer } from '../binding/policy.js';
 import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
+import { createControlAdapter } from '../control/adapter.js';
+import { DEFAULT_TRACE_BUFFER, Telemetry } from '../control/telemetry.js';
 import { createMcpAdapter } from '../mcp/adapter.js';
+import { createSkillAdapter } from '../skill/adapter.js';
 import { startStdioAdapter } from '../mcp/stdio.js';
 import { createRestAdapter } from '../rest/adapter.js';
 import { sendProblem, toProblem } from '../rest/problem.js';
@@ -15,8 +18,9 @@ import { lookupByNamespace, type ServeOptions } from './options.js';
 
 /** One listening adapter. */
 export interface RunningAdapter {
-  readonly type: 'rest' | 'mcp';
+  readonly type: 'rest' | 'mcp' | 'skill' | 'control';
   readonly namespace: string;
+  readonly port?: number;
   /** `http://host:port`, or `stdio:` for an MCP adapter on standard input and output. */
   readonly url: string;
   /** Stops accepting connections and resolves once in-flight requests are done. */
@@ -70,10 +74,11 @@ export async function serveCapability(
   });
 
   const adapters: RunningAdapter[] = [];
+  const telemetry = new Telemetry(traceBufferSize(capability.document.capability.exposes ?? []));
   try {
     const exposes = capability.document.capability.exposes ?? [];
     for (const [index, expose] of exposes.entries()) {
-      adapters.push(await startAdapter(expose, index, { options, binding, logger, version }));
+      adapters.push(await startAdapter(expose, index, { options, binding, logger, version, telemetry, adapters }));
     }
   } catch (err) {
     await Promise.allSettled(adapters.map((a) => a.close()));
@@ -137,6 +142,9 @@ function httpControls(app: FastifyInstance) {
 }
 
 interface StartContext {
+  readonly telemetry: Telemetry;
+  /** Adapters started so far, for the control adapter's readiness probe. */
+  readonly adapters: readonly RunningAdapter[];
   readonly options: ServeOptions;
   readonly binding: CapabilityBinding;
   readonly logger: Logger;
@@ -149,11 +157,12 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
   if (expose.type === 'rest') {
     const adapter = createRestAdapter({ binding, expose, exposeIndex: index, logger: logger.child({ adapter: expose.namespace }) });
     protect(adapter.app, expose, binding);
+    instrument(adapter.app, expose.namespace, ctx.telemetry);
     const url = await listen(adapter.app, expose, listenHost(expose, ctx), ctx);
     for (const route of adapter.routes) {
       logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
     }
-    return { type: 'rest', namespace: expose.namespace, url, ...httpControls(adapter.app) };
+    return { type: 'rest', namespace: expose.namespace, url, port: portOf(url), ...httpControls(adapter.app) };
   }
   if (expose.type === 'mcp') {
     const common = {
@@ -172,16 +181,73 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     const host = listenHost(expose, ctx);
     const adapter = createMcpAdapter({ ...common, listenHost: host, allowedHosts: ctx.options.allowedHosts });
     protect(adapter.app, expose, binding);
+    instrument(adapter.app, expose.namespace, ctx.telemetry);
     const url = await listen(adapter.app, expose, host, ctx);
     for (const tool of adapter.tools) {
       logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} at ${url}/mcp`);
     }
-    return { type: 'mcp', namespace: expose.namespace, url, ...httpControls(adapter.app) };
+    return { type: 'mcp', namespace: expose.namespace, url, port: portOf(url), ...httpControls(adapter.app) };
   }
-  // TODO(#7): skill and control adapters are not built yet.
-  throw new CapabilityError('CAP_SPEC_UNSUPPORTED', `${file}: ${expose.type} adapter is not supported yet`, {
-    location: { file, pointer: `/capability/exposes/${index}` },
+  if (expose.type === 'skill') {
+    const exposes = binding.capability.document.capability.exposes ?? [];
+    const adapter = createSkillAdapter({ file, expose, exposeIndex: index, exposes });
+    protect(adapter.app, expose as never, binding);
+    const namespace = expose.namespace ?? 'skills';
+    const url = await listen(adapter.app, { ...expose, namespace } as never, listenHost(expose as never, ctx), ctx);
+    for (const skill of adapter.skills) logger.info({ adapter: namespace, skill }, `skill ${skill} at ${url}/skills/${skill}`);
+    return { type: 'skill', namespace, url, port: portOf(url), ...httpControls(adapter.app) };
+  }
+  const namespace = expose.namespace ?? 'control';
+  const adapter = createControlAdapter({
+    expose: expose as Parameters<typeof createControlAdapter>[0]['expose'],
+    telemetry: ctx.telemetry,
+    states: () => ctx.adapters.filter((a) => a.type !== 'control').map((a) => ({
+      type: a.type,
+      namespace: a.namespace,
+      port: a.port,
+      state: a.url === 'stdio:' ? 'stopped' as const : 'started' as const,
+    })),
+    info: () => ({
+      naftiko: binding.capability.document.naftiko,
+      label: binding.capability.document.info?.label,
+      runtime: `naftiko-ts ${ctx.version}`,
+      adapters: ctx.adapters.map((a) => ({ type: a.type, namespace: a.namespace, url: a.url })),
+    }),
   });
+  protect(adapter.app, expose as never, binding);
+  const url = await listen(adapter.app, { ...expose, namespace } as never, listenHost(expose as never, ctx), ctx);
+  for (const route of adapter.routes) logger.info({ adapter: namespace }, `control GET ${url}${route}`);
+  return { type: 'control', namespace, url, port: portOf(url), ...httpControls(adapter.app) };
+}
+
+/**
+ * Records every finished request for the control adapter. Hooks on the raw
+ * response, since the MCP route hands the response to the SDK (hijack) and
+ * Fastify's own response hooks do not run for it.
+ */
+function instrument(app: FastifyInstance, adapter: string, telemetry: Telemetry): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const started = performance.now();
+    reply.raw.once('finish', () => telemetry.record({
+      adapter,
+      method: request.method,
+      path: request.url.split('?')[0]!,
+      status: reply.raw.statusCode,
+      durationMs: performance.now() - started,
+    }));
+  });
+}
+
+function portOf(url: string): number | undefined {
+  const port = Number(new URL(url).port);
+  return Number.isInteger(port) && port > 0 ? port : undefined;
+}
+
+/** Size of the control adapter's trace buffer (spec: traces.local.buffer-size). */
+function traceBufferSize(exposes: readonly ExposeSpec[]): number {
+  const control = exposes.find((e) => e.type === 'control') as { observability?: { traces?: { local?: Record<string, unknown> } } } | undefined;
+  const size = control?.observability?.traces?.local?.['buffer-size'];
+  return typeof size === 'number' ? size : DEFAULT_TRACE_BUFFER;
 }
 
 /** Enforces an adapter's declared inbound authentication on every request. */

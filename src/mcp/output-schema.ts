@@ -43,7 +43,7 @@ function schemaOf(p: OutputParameterSpec): Record<string, unknown> {
   const described = p.description === undefined ? {} : { description: p.description };
   if (p.type === 'object' && p.properties !== undefined) return { ...objectSchema(p.properties), ...described };
   if (p.type === 'array') {
-    const items = Array.isArray(p.items) ? p.items[0] : p.items;
+    const items = itemsOf(p);
     return { type: ['array', 'null'], ...(items === undefined ? {} : { items: schemaOf(items) }), ...described };
   }
   if (p.type === undefined || p.type === 'object') return { ...described };
@@ -61,7 +61,7 @@ function conform(p: OutputParameterSpec, value: unknown): unknown {
   }
   if (p.type === 'array') {
     if (!Array.isArray(value)) return null;
-    const items = Array.isArray(p.items) ? p.items[0] : p.items;
+    const items = itemsOf(p);
     return items === undefined ? value : value.map((v) => conform(items, v));
   }
   return conformScalar(p.type, value);
@@ -82,4 +82,18 @@ function conformScalar(type: OutputParameterSpec['type'], value: unknown): unkno
     default:
       return value;
   }
+}
+
+/**
+ * The element declaration of an array. Orchestrated outputs (spec
+ * OrchestratedOutputParameter) list named fields as `items: [{name, type}]`:
+ * that is an object with those properties, not an array of alternatives.
+ */
+function itemsOf(p: OutputParameterSpec): OutputParameterSpec | undefined {
+  if (!Array.isArray(p.items)) return p.items as OutputParameterSpec | undefined;
+  const list = p.items as readonly OutputParameterSpec[];
+  if (list.length > 0 && list.every((i) => i.name !== undefined)) {
+    return { type: 'object', properties: Object.fromEntries(list.map((i) => [i.name!, i])) };
+  }
+  return list[0];
 }

@@ -2,8 +2,7 @@ import { readdir, readFile, realpath } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProtocolError, ResourceNotFoundError } from '@modelcontextprotocol/server';
-import type { CapabilityBinding } from '../binding/capability-binding.js';
-import type { BoundCall } from '../binding/call.js';
+import type { BoundInvocation, CapabilityBinding } from '../binding/capability-binding.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { McpExposeSpec } from '../spec/types.js';
 import { readCapped } from './results.js';
@@ -18,7 +17,7 @@ interface BoundResource {
   /** Variables of a templated URI (`data://users/{userId}/profile`). */
   readonly variables: readonly string[];
   readonly matcher?: RegExp;
-  readonly call?: BoundCall;
+  readonly call?: BoundInvocation;
   /** Directory of a static resource (`location: file:///...`). */
   readonly directory?: string;
 }

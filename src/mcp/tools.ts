@@ -1,6 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv';
-import { dialectInputFields, type CapabilityBinding } from '../binding/capability-binding.js';
-import type { BoundCall } from '../binding/call.js';
+import { dialectInputFields, type BoundInvocation, type CapabilityBinding } from '../binding/capability-binding.js';
 import { inputSchemaOf, type InputField } from '../binding/inputs.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { McpExposeSpec, McpToolSpec } from '../spec/types.js';
@@ -22,7 +21,7 @@ export interface BoundTool {
   readonly output: OutputPlan;
   readonly fields: readonly InputField[];
   readonly validate: ValidateFunction;
-  readonly call: BoundCall;
+  readonly call: BoundInvocation;
 }
 
 /** Builds every tool of one MCP adapter; a duplicated name stops start-up. */
@@ -34,18 +33,20 @@ export function bindTools(binding: CapabilityBinding, expose: McpExposeSpec, exp
 
   expose.tools.forEach((tool, t) => {
     const pointer = `/capability/exposes/${exposeIndex}/tools/${t}`;
-    const name = tool.name ?? tool.ref ?? `tool-${t}`;
+    const call = binding.bindInvocable(tool, prefixes, pointer);
+    const name = call.effective.name ?? `tool-${t}`;
     if (tools.has(name)) {
       throw new CapabilityError('CAP_SPEC_REF', `${binding.capability.file}: tool name "${name}" is used twice`, {
         location: { file: binding.capability.file, pointer: `${pointer}/name` },
       });
     }
-    const call = binding.bindInvocable(tool, prefixes, pointer);
-    const fields = tool.inputParameters !== undefined || !dialect
-      ? declaredFields(tool)
+    // A `ref` tool takes its description, inputs and hints from the function.
+    const effective: McpToolSpec = { ...call.effective, hints: call.hints };
+    const fields = effective.inputParameters !== undefined || !dialect
+      ? declaredFields(effective)
       : dialectInputFields(call).map((f) => ({ ...f, in: undefined }));
-    const output = planOutput(tool.outputParameters);
-    const definition = defineTool(name, tool, fields, output);
+    const output = planOutput(effective.outputParameters);
+    const definition = defineTool(name, effective, fields, output);
     tools.set(name, { definition, output, fields, validate: ajv.compile(definition.inputSchema), call });
   });
   return tools;

@@ -1,8 +1,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { dialectInputFields, type CapabilityBinding } from '../binding/capability-binding.js';
-import type { BoundCall } from '../binding/call.js';
-import { coerceText, missingInput, normalizeName, type InputField } from '../binding/inputs.js';
+import { dialectInputFields, type BoundInvocation, type CapabilityBinding } from '../binding/capability-binding.js';
+import { checkTyped, coerceText, missingInput, normalizeName, type InputField } from '../binding/inputs.js';
+import { selectPath } from '../binding/output.js';
 import { CapabilityError, isCapabilityError } from '../errors/capability-error.js';
 import type { ExposedInputParameterSpec, ExposedOperationSpec, RestExposeSpec } from '../spec/types.js';
 import { sendProblem, toProblem } from './problem.js';
@@ -13,7 +13,7 @@ export interface RestRoute {
   readonly method: string;
   readonly path: string;
   readonly name: string;
-  readonly call: BoundCall;
+  readonly call: BoundInvocation;
   readonly inputs: readonly InputField[];
 }
 
@@ -62,7 +62,7 @@ function bindRoutes({ binding, expose, exposeIndex }: RestAdapterOptions): RestR
       const declared = [
         ...(expose.inputParameters ?? []),
         ...(resource.inputParameters ?? []),
-        ...(operation.inputParameters ?? []),
+        ...(call.effective.inputParameters ?? []),
       ];
       const inputs = declared.length > 0 || !dialect
         ? declaredFields(declared, resource.path)
@@ -92,6 +92,7 @@ function declaredFields(params: readonly ExposedInputParameterSpec[], path: stri
     required: p.required ?? (p.in === 'path' || pathVars.includes(p.name)),
     description: p.description,
     pattern: p.pattern,
+    value: p.value,
   }));
 }
 
@@ -100,7 +101,7 @@ function declaredFields(params: readonly ExposedInputParameterSpec[], path: stri
  * and headers are collected by the names `with` uses, equal modulo `-`/`_`
  * and case (`{account-id}` feeds `rest.account_id`).
  */
-function implicitFields(call: BoundCall, path: string): InputField[] {
+function implicitFields(call: BoundInvocation, path: string): InputField[] {
   const vars = new Map(pathVariables(path).map((v) => [normalizeName(v), v]));
   return dialectInputFields(call).map((field) => {
     const pathVar = vars.get(normalizeName(field.name));
@@ -215,14 +216,29 @@ function collectInputs(
   const normalizedParams = new Map(Object.entries(params).map(([k, v]) => [normalizeName(k), v]));
   const inputs = new Map<string, unknown>();
   for (const field of fields) {
-    const raw = rawInput(field, params, normalizedParams, query, request);
+    // A `value` that is not a JSONPath is a constant (spec 2.2).
+    const constant = field.value !== undefined && !field.value.startsWith('$') ? field.value : undefined;
+    const raw = constant ?? rawInput(field, params, normalizedParams, query, request);
     if (raw === undefined) {
       if (field.required) throw missingInput(field);
       continue;
     }
-    inputs.set(field.name, typeof raw === 'string' ? coerceText(field, raw) : raw);
+    inputs.set(field.name, typeof raw === 'string' ? coerceText(field, raw) : checkTyped(field, raw));
   }
   return inputs;
+}
+
+/**
+ * A body input (spec 2.2): the JSONPath of its `value` into the JSON body,
+ * else the body's field of that name; a body that is not an object (or the
+ * dialect's parameter named `body`) is the input as a whole.
+ */
+function bodyInput(field: InputField, body: unknown): unknown {
+  if (body === undefined || body === null) return undefined;
+  if (field.value?.startsWith('$')) return selectPath(body, field.value) ?? undefined;
+  const isObject = typeof body === 'object' && !Array.isArray(body);
+  if (isObject && field.name in (body as object)) return (body as Record<string, unknown>)[field.name] ?? undefined;
+  return !isObject || field.name === 'body' ? body : undefined;
 }
 
 function rawInput(
@@ -238,7 +254,7 @@ function rawInput(
     case 'header':
       return first(request.headers[field.name.toLowerCase()] ?? request.headers[field.name.toLowerCase().replace(/_/g, '-')]);
     case 'body':
-      return request.body ?? undefined;
+      return bodyInput(field, request.body);
     default:
       return first(query[field.name] ?? findLoose(query, field.name));
   }
