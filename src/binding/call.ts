@@ -14,7 +14,7 @@ import {
 } from './client.js';
 import { convertRawBody, isRawFormat, normalizeRawFormat } from './formats.js';
 import { isPassThrough, mapOutput } from './output.js';
-import type { RequestPlan } from './request.js';
+import type { RequestPlan, UpstreamRequest } from './request.js';
 import { isRepeatable } from './retry.js';
 import { compileTemplate, renderTemplate, stringifyValue, type Template } from './template.js';
 
@@ -115,7 +115,8 @@ export function bindCall(options: BoundCallOptions): BoundCall {
 
   const invoke = async (inputs: ReadonlyMap<string, unknown>, invokeOptions: InvokeOptions) => {
     const values = applyWith(inputs, withSources, options.binds);
-    const request = options.plan.build(values);
+    const built = options.plan.build(values);
+    const request = built.body instanceof FormData ? await encodeMultipart(built) : built;
     if (invokeOptions.forwardHeaders !== undefined) {
       for (const [k, v] of Object.entries(invokeOptions.forwardHeaders)) request.headers[k] ??= v;
     }
@@ -207,7 +208,7 @@ export function isJsonType(contentType: string | undefined): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
 
-function pickHeaders(response: UpstreamResponse): Record<string, string> {
+export function pickHeaders(response: UpstreamResponse): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const value = response.headers[name];
@@ -293,4 +294,15 @@ function convertBody(format: string, text: string, plan: RequestPlan, contentTyp
 function firstLine(err: unknown): string {
   const message = String((err as Error | null)?.message ?? err).split('\n')[0]!;
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
+
+/**
+ * undici's dispatcher takes bytes, not FormData: encode it once with the
+ * platform's own multipart writer (the Fetch Body mixin), which also gives
+ * the boundary for the Content-Type.
+ */
+async function encodeMultipart(request: UpstreamRequest): Promise<UpstreamRequest> {
+  const encoded = new Response(request.body as FormData);
+  const body = new Uint8Array(await encoded.arrayBuffer());
+  return { ...request, headers: { ...request.headers, 'content-type': encoded.headers.get('content-type')! }, body };
 }

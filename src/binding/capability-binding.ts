@@ -4,6 +4,7 @@ import { CapabilityError } from '../errors/capability-error.js';
 import type { LoadedCapability } from '../spec/loader.js';
 import type { ConsumesSpec, InvocableSpec, McpToolHintsSpec, McpToolSpec, StepSpec } from '../spec/types.js';
 import { hintsFromSemantics, inheritFromFunction, resolveRef } from './aggregates.js';
+import { bindForward, type Forwarder } from './forward.js';
 import { bindMock, bindSteps, type Invocation } from './orchestration.js';
 import { resolveBinds, type BoundVariables } from './binds.js';
 import { bindCall, type BoundCall } from './call.js';
@@ -43,6 +44,8 @@ export interface CapabilityBinding {
    * the `with` prefixes that name a caller input.
    */
   bindInvocable(spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundInvocation;
+  /** Binds a REST `forward` to a consumed namespace. */
+  bindForward(targetNamespace: string, trustedHeaders: readonly string[], pointer: string): Forwarder;
 }
 
 /** What an exposed operation or tool runs, bound once at start-up. */
@@ -68,7 +71,7 @@ export async function createCapabilityBinding(
     const baseUri = resolveBaseUri(capability.file, consumes, options.baseUris);
     baseUris.set(consumes.namespace, baseUri);
     refuseUnsupportedAuth(capability.file, consumes);
-    for (const resource of consumes.resources) {
+    for (const resource of consumes.resources ?? []) {
       for (const operation of resource.operations) {
         const plan = compileRequestPlan(consumes, resource, operation, {
           baseUri,
@@ -139,7 +142,24 @@ export async function createCapabilityBinding(
     return { invoke: invocation.invoke, call, effective: spec, hints: explicitHints };
   };
 
-  return { capability, binds, plans, baseUris, bindInvocable };
+  const bindForwardTo = (targetNamespace: string, trustedHeaders: readonly string[], pointer: string): Forwarder => {
+    const consumes = capability.consumes.get(targetNamespace);
+    if (consumes === undefined) {
+      throw new CapabilityError('CAP_SPEC_REF', `${capability.file}: forward names "${targetNamespace}", which is not a consumed namespace (known: ${[...capability.consumes.keys()].join(', ')})`, {
+        location: { file: capability.file, pointer: `${pointer}/forward/targetNamespace` },
+      });
+    }
+    const base = compileRequestPlan(consumes, { name: 'forward', path: '', operations: [] }, { name: 'forward', method: 'GET' }, {
+      baseUri: baseUris.get(targetNamespace)!,
+      binds,
+      dialect: !capability.strict,
+    });
+    const policy = options.policyFor?.(targetNamespace) ?? DEFAULT_POLICY;
+    const dispatcher = typeof options.dispatcher === 'function' ? options.dispatcher(targetNamespace, policy) : options.dispatcher;
+    return bindForward({ consumes, base, trustedHeaders, dispatcher, policy, logger: options.logger });
+  };
+
+  return { capability, binds, plans, baseUris, bindInvocable, bindForward: bindForwardTo };
 }
 
 /**

@@ -6,14 +6,18 @@ import { selectPath } from '../binding/output.js';
 import { CapabilityError, isCapabilityError } from '../errors/capability-error.js';
 import type { ExposedInputParameterSpec, ExposedOperationSpec, RestExposeSpec } from '../spec/types.js';
 import { sendProblem, toProblem } from './problem.js';
-import { RouteTable } from './router.js';
+import { ANY_METHOD, RouteTable } from './router.js';
+import type { Forwarder } from '../binding/forward.js';
 
 /** One exposed REST operation, bound once at start-up. */
 export interface RestRoute {
+  /** An HTTP method, or `*` for a forward that takes any method. */
   readonly method: string;
   readonly path: string;
   readonly name: string;
-  readonly call: BoundInvocation;
+  readonly call?: BoundInvocation;
+  /** A `forward` resource: the request goes on to a consumed namespace. */
+  readonly forward?: Forwarder;
   readonly inputs: readonly InputField[];
 }
 
@@ -42,6 +46,8 @@ export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
 
   const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: 4 * 1024 * 1024 });
   app.setErrorHandler(onError);
+  // Bodies other than JSON arrive as bytes, for forwards and text inputs.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/*',
@@ -75,6 +81,12 @@ function bindRoutes({ binding, expose, exposeIndex }: RestAdapterOptions): RestR
         inputs,
       });
     });
+    // Spec 2.9: a forward answers the methods no operation of the resource takes.
+    if (resource.forward !== undefined) {
+      const pointer = `/capability/exposes/${exposeIndex}/resources/${r}`;
+      const forward = binding.bindForward(resource.forward.targetNamespace, resource.forward.trustedHeaders ?? [], pointer);
+      routes.push({ method: ANY_METHOD, path: resource.path, name: `forward ${resource.forward.targetNamespace}`, forward, inputs: [] });
+    }
   });
   return routes;
 }
@@ -149,13 +161,21 @@ async function handle(
   });
 
   try {
-    const inputs = collectInputs(route.inputs, params, request);
-    const result = await route.call.invoke(inputs, {
-      mode: 'stream',
-      signal: abort.signal,
-      forwardHeaders: conditionalHeaders(request),
-      logger: logger.child({ reqId: request.id, operation: route.name }),
-    });
+    const result = route.forward !== undefined
+      ? await route.forward({
+          method: request.method,
+          rest: params.path ?? '',
+          search: request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '',
+          headers: request.headers,
+          body: rawBody(request.body),
+          signal: abort.signal,
+        })
+      : await route.call!.invoke(collectInputs(route.inputs, params, request), {
+          mode: 'stream',
+          signal: abort.signal,
+          forwardHeaders: conditionalHeaders(request),
+          logger: logger.child({ reqId: request.id, operation: route.name }),
+        });
     reply.code(result.status).headers(result.headers);
     logRequest(logger, request, result.status, started, result.status, result.upstreamMs, route.name);
     if (result.kind === 'value') {
@@ -175,6 +195,13 @@ async function handle(
     logRequest(logger, request, problem.status, started, undefined, undefined, route.name, err);
     return sendProblem(reply, problem);
   }
+}
+
+/** A request body as bytes to hand on: JSON was parsed by Fastify, the rest kept raw. */
+function rawBody(body: unknown): string | Buffer | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  return JSON.stringify(body);
 }
 
 /** Headers taken from the upstream answer, wrong on a problem of ours. */
@@ -233,8 +260,9 @@ function collectInputs(
  * else the body's field of that name; a body that is not an object (or the
  * dialect's parameter named `body`) is the input as a whole.
  */
-function bodyInput(field: InputField, body: unknown): unknown {
-  if (body === undefined || body === null) return undefined;
+function bodyInput(field: InputField, raw: unknown): unknown {
+  if (raw === undefined || raw === null) return undefined;
+  const body = Buffer.isBuffer(raw) ? raw.toString('utf8') : raw;
   if (field.value?.startsWith('$')) return selectPath(body, field.value) ?? undefined;
   const isObject = typeof body === 'object' && !Array.isArray(body);
   if (isObject && field.name in (body as object)) return (body as Record<string, unknown>)[field.name] ?? undefined;

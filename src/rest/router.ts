@@ -6,7 +6,9 @@
 
 type Segment =
   | { readonly kind: 'literal'; readonly text: string }
-  | { readonly kind: 'pattern'; readonly regex: RegExp; readonly names: readonly string[] };
+  | { readonly kind: 'pattern'; readonly regex: RegExp; readonly names: readonly string[] }
+  /** A last segment that is exactly `{path}`: it takes the rest of the path (spec 2.9, forward). */
+  | { readonly kind: 'rest'; readonly name: string };
 
 export interface RouteMatch<T> {
   readonly route: T;
@@ -22,6 +24,9 @@ interface CompiledPath<T> {
   readonly segments: readonly Segment[];
   readonly methods: ReadonlyMap<string, T>;
 }
+
+/** Method key of a route that takes every method (a forward). */
+export const ANY_METHOD = '*';
 
 const VARIABLE = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}|\{([A-Za-z0-9_.-]+)\}/g;
 
@@ -39,16 +44,20 @@ export class RouteTable<T> {
     for (const path of this.#paths) {
       const params = matchSegments(path.segments, parts);
       if (params === undefined) continue;
-      const route = path.methods.get(method) ?? (method === 'HEAD' ? path.methods.get('GET') : undefined);
+      const route = path.methods.get(method)
+        ?? (method === 'HEAD' ? path.methods.get('GET') : undefined)
+        ?? path.methods.get(ANY_METHOD);
       if (route !== undefined) return { found: true, match: { route, params } };
-      return { found: false, allowed: [...path.methods.keys()] };
+      return { found: false, allowed: [...path.methods.keys()].filter((m) => m !== ANY_METHOD) };
     }
     return undefined;
   }
 }
 
 function compilePath(template: string): Segment[] {
-  return template.split('/').slice(1).map((segment) => {
+  const parts = template.split('/').slice(1);
+  return parts.map((segment, i): Segment => {
+    if (i === parts.length - 1 && /^\{\{?\s*path\s*\}?\}$/.test(segment)) return { kind: 'rest', name: 'path' };
     const names: string[] = [];
     let source = '';
     let last = 0;
@@ -64,11 +73,20 @@ function compilePath(template: string): Segment[] {
 }
 
 function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
-  if (segments.length !== parts.length) return undefined;
+  const last = segments.at(-1);
+  const spans = last?.kind === 'rest';
+  if (spans ? parts.length < segments.length : segments.length !== parts.length) return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
     const part = parts[i]!;
+    if (segment.kind === 'rest') {
+      // Kept encoded: it is handed on as a path, not read as one value.
+      const rest = parts.slice(i).join('/');
+      if (rest === '' || parts.slice(i).some((p) => p === '..' || p === '.' || /^%2e(%2e)?$/i.test(p))) return undefined;
+      params[segment.name] = rest;
+      break;
+    }
     if (segment.kind === 'literal') {
       if (segment.text !== part) return undefined;
       continue;

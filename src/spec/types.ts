@@ -82,7 +82,7 @@ export interface ConsumesSpec {
   readonly description?: string;
   readonly authentication?: AuthenticationSpec;
   readonly inputParameters?: readonly ConsumedParameterSpec[];
-  readonly resources: readonly ConsumedResourceSpec[];
+  readonly resources?: readonly ConsumedResourceSpec[];
 }
 
 export interface ImportedConsumesSpec {
