@@ -68,6 +68,13 @@ describe.runIf(files.length > 0)('reference-engine capabilities in strict mode',
         expect(res.status, `${adapter.type} ${adapter.url}`).toBeLessThan(500);
         await res.arrayBuffer();
       }
+      if (name.endsWith('control-scripting-capability.yaml')) {
+        // Script steps are refused, so the scripting endpoint is not served.
+        const control = served.running.adapters.find((a) => a.type === 'control')!;
+        const scripting = await fetch(`${control.url}/scripting`);
+        expect(scripting.status).toBe(404);
+        expect(((await scripting.json()) as { code: string }).code).toBe('CAP_ROUTE_NOT_FOUND');
+      }
     } finally {
       await served.running.close();
     }
