@@ -3,6 +3,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { CapabilityError } from '../errors/capability-error.js';
 import type { ErrorCode } from '../errors/codes.js';
+import { closest } from './suggest.js';
 
 /**
  * `strict` gives the verdict of the published alpha2 schema; `default` also
@@ -92,17 +93,32 @@ const DIALECT_PATCHES: readonly DialectPatch[] = [
 export function validateDocument(doc: unknown, profile: SchemaProfile): SchemaFinding[] {
   const strict = loadProfile('strict');
   const strictIssues = strict.validate(doc) ? [] : explainRejection(strict, doc, DIALECT_PATCHES);
-  if (profile === 'strict') return strictIssues.map((issue) => toFinding(issue, doc, 'error'));
+  if (profile === 'strict') return withoutRepeats(strictIssues.map((issue) => toFinding(issue, doc, 'error')));
 
   // Ajv gives the default verdict; the strict walk only tells which of the
   // strict causes are dialect constructs, and those become the warnings.
   const lenient = loadProfile('default');
   const errors = lenient.validate(doc) ? [] : explainRejection(lenient, doc, []);
   const warnings = strictIssues.filter((issue) => issue.dialect !== undefined);
-  return [
+  return withoutRepeats([
     ...errors.map((issue) => toFinding(issue, doc, 'error')),
     ...warnings.map((issue) => toFinding(issue, doc, 'warning')),
-  ];
+  ]);
+}
+
+/**
+ * Two branches of one union can reach the same sub-schema (an orchestrated
+ * output's `properties` through `items` and through itself), and the walk
+ * then explains one cause twice; keep the first of identical findings.
+ */
+function withoutRepeats(findings: SchemaFinding[]): SchemaFinding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.severity}\u0000${f.pointer}\u0000${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -251,8 +267,16 @@ function explainRejection(
   return mergeParameterKeys(new Explainer(profile, doc, patches).explain());
 }
 
+/**
+ * Most issues one walk creates (alternatives it ranks and drops included).
+ * A document with a hundred thousand bad keys would otherwise cost seconds
+ * to explain; past this bound the walk stops and says so.
+ */
+const MAX_EXPLAINED_ISSUES = 5000;
+
 class Explainer {
   readonly #profile: CompiledProfile;
+  #created = 0;
   readonly #doc: unknown;
   readonly #patches: readonly DialectPatch[];
   /** `path NUL name` of each property already suggested for a misspelled key. */
@@ -268,11 +292,19 @@ class Explainer {
   }
 
   explain(): Issue[] {
-    return this.#node('', this.#doc, '');
+    const issues = this.#node('', this.#doc, '');
+    if (!this.#exhausted()) return issues;
+    const message = `the document has so many schema problems that only the first ${issues.length} ` +
+      'are listed; fix these and validate again';
+    return [...issues, { pointer: '', message, code: 'CAP_SPEC_INVALID' }];
+  }
+
+  #exhausted(): boolean {
+    return this.#created >= MAX_EXPLAINED_ISSUES;
   }
 
   #node(ptr: string, data: unknown, path: string): Issue[] {
-    if (this.#profile.accepts(ptr, data)) return [];
+    if (this.#exhausted() || this.#profile.accepts(ptr, data)) return [];
 
     const forgiven = this.#forgiven(ptr, data, path, []);
     if (forgiven !== undefined) return [forgiven];
@@ -283,7 +315,7 @@ class Explainer {
       typeof schema === 'boolean'
         ? [this.#issue(path, `${label(path)} is not allowed here`)]
         : this.#keywords(schema, ptr, data, path);
-    const explained = issues.length > 0 || this.#covered > covered;
+    const explained = issues.length > 0 || this.#covered > covered || this.#exhausted();
     return explained ? issues : [this.#fallback(ptr, data, path)];
   }
 
@@ -395,6 +427,7 @@ class Explainer {
     const perKey: Issue[] = [];
 
     for (const key of Object.keys(data)) {
+      if (this.#exhausted()) break;
       const child = `${path}/${escapeToken(key)}`;
       perKey.push(...this.#propertyName(schema, ptr, key, child));
       if (Object.hasOwn(declared, key)) {
@@ -549,6 +582,7 @@ class Explainer {
   }
 
   #issue(pointer: string, message: string, version = false): Issue {
+    this.#created += 1;
     const code = version || pointer === '/naftiko' ? 'CAP_SPEC_VERSION' : 'CAP_SPEC_INVALID';
     return { pointer, message, code };
   }
@@ -741,39 +775,6 @@ function label(pointer: string): string {
 function didYouMean(word: string, options: readonly string[]): string {
   const guess = closest(word, options);
   return guess === undefined ? '' : `; did you mean \`${guess}\`?`;
-}
-
-/** The one option nearest to `word` within a small edit distance, ignoring case. */
-function closest(word: string, options: readonly string[]): string | undefined {
-  const limit = word.length <= 3 ? 1 : word.length <= 6 ? 2 : 3;
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  let tied = false;
-  for (const option of options) {
-    const distance = editDistance(word.toLowerCase(), option.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance, tied] = [option, distance, false];
-    else if (distance === bestDistance) tied = true;
-  }
-  return bestDistance <= limit && !tied ? best : undefined;
-}
-
-/** Levenshtein distance in which swapping two neighbours counts as one edit. */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        best = Math.min(best, before[j - 2]! + 1);
-      }
-      current.push(best);
-    }
-    [before, previous] = [previous, current];
-  }
-  return previous[b.length]!;
 }
 
 function refPointer(ref: string): string {
