@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isCapabilityError } from '../errors/capability-error.js';
 import { createLogger } from '../logging/logger.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, parseCommand, USAGE } from './options.js';
-import { serveCapability } from './serve.js';
+import { serveCapability, type RunningCapability } from './serve.js';
 import { readSource } from '../spec/source.js';
 
 const EXIT_OK = 0;
@@ -44,23 +44,37 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   // When MCP speaks over stdout, every log line must go to stderr.
   const stdio = command.options.stdio || (await declaresStdio(command.options.file));
   const logger = createLogger({ level: command.options.logLevel as never, stderr: stdio });
+  // Handlers go in before start-up, so a signal during it is not fatal: the
+  // stop waits for the adapters and then closes them gracefully.
+  let running: RunningCapability | undefined;
+  let stopping: string | undefined;
+  const graceMs = command.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  const exit = () => logger.flush(() => process.exit(EXIT_OK));
+  const drain = (current: RunningCapability) => {
+    void current.close(graceMs).then(({ cut }) => {
+      logger.info({ cut }, cut ? 'stopped; requests over the grace period were cut' : 'stopped');
+      exit();
+    });
+  };
+  const stop = (signal: string) => {
+    // A second signal while draining means "now".
+    if (stopping !== undefined) return exit();
+    stopping = signal;
+    logger.info({ signal, graceMs }, 'shutting down');
+    if (running !== undefined) drain(running);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // SIGHUP reloads the file in place; a file that fails keeps the old one serving.
+  process.on('SIGHUP', () => {
+    running?.reload().catch((err: unknown) => {
+      const code = isCapabilityError(err) ? err.code : 'CAP_INTERNAL';
+      logger.error({ code, err }, `reload refused, still serving the previous version: ${(err as Error).message}`);
+    });
+  });
   try {
-    const running = await serveCapability(command.options, logger, env, packageVersion());
-    const graceMs = command.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
-    let stopping = false;
-    const stop = (signal: string) => {
-      // A second signal while draining means "now".
-      if (stopping) process.exit(EXIT_OK);
-      stopping = true;
-      logger.info({ signal, graceMs }, 'shutting down');
-      void running.close(graceMs).then(({ cut }) => {
-        logger.info({ cut }, cut ? 'stopped; requests over the grace period were cut' : 'stopped');
-        logger.flush();
-        process.exit(EXIT_OK);
-      });
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
+    running = await serveCapability(command.options, logger, env, packageVersion());
+    if (stopping !== undefined) drain(running);
     // MCP stdio binding: the server exits once its client closes stdin.
     if (stdio) process.stdin.once('end', () => stop('stdin closed'));
     return EXIT_OK;
@@ -68,6 +82,10 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
     const message = isCapabilityError(err) ? `${err.code} ${err.message}` : String((err as Error).stack ?? err);
     logger.fatal({ code: isCapabilityError(err) ? err.code : 'CAP_INTERNAL' }, 'cannot start');
     logger.flush();
+    // A signal that came in during a failed start has nothing left to stop.
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGHUP');
     process.stderr.write(`naftiko-ts: cannot start: ${message}\n`);
     return isCapabilityError(err) && err.code === 'CAP_CONFIG_USAGE' ? EXIT_USAGE : EXIT_INVALID;
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createCapabilityBinding, type CapabilityBinding } from '../binding/capability-binding.js';
 import { createUpstreamPool } from '../binding/client.js';
 import { resolvePolicy, type PolicyLayer } from '../binding/policy.js';
+import type { UpstreamPolicy } from '../binding/client.js';
 import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import { createControlAdapter } from '../control/adapter.js';
@@ -12,7 +13,7 @@ import { createSkillAdapter } from '../skill/adapter.js';
 import { startStdioAdapter } from '../mcp/stdio.js';
 import { createRestAdapter } from '../rest/adapter.js';
 import { sendProblem, toProblem } from '../rest/problem.js';
-import { formatDiagnostic, loadCapability } from '../spec/loader.js';
+import { formatDiagnostic, loadCapability, type Diagnostic } from '../spec/loader.js';
 import type { AuthenticationSpec, ExposeSpec, McpExposeSpec, RestExposeSpec } from '../spec/types.js';
 import { lookupByNamespace, type ServeOptions } from './options.js';
 
@@ -29,6 +30,8 @@ export interface RunningAdapter {
   closeIdle(): void;
   /** Cuts every connection, in-flight requests included. */
   cut(): void;
+  /** Binds what a reloaded capability declares for this adapter; `commit` swaps it in. */
+  prepare?(binding: CapabilityBinding, expose: ExposeSpec, index: number): { commit(): void };
 }
 
 /** A serving capability; `close()` stops every adapter and the upstream pool. */
@@ -40,6 +43,13 @@ export interface RunningCapability {
    * Resolves with whether any request had to be cut.
    */
   close(graceMs?: number): Promise<{ cut: boolean }>;
+  /**
+   * Reads the capability file again and swaps in its routes and tools
+   * without dropping a connection. Adapters, ports and namespaces must stay
+   * as they are; a file that changes them, or fails to load, is refused and
+   * the running version keeps serving.
+   */
+  reload(): Promise<void>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -52,26 +62,31 @@ export async function serveCapability(
   version: string,
 ): Promise<RunningCapability> {
   const capability = await loadCapability(options.file, { strict: options.strict });
-  for (const warning of capability.warnings) logger.warn({ code: warning.code }, formatDiagnostic(warning));
+  logWarnings(logger, options.file, capability.warnings);
 
   const pool = createUpstreamPool(env);
-  const baseUris = new Map<string, string>();
-  for (const ns of capability.consumes.keys()) {
-    const url = lookupByNamespace(options.baseUris, ns);
-    if (url !== undefined) baseUris.set(ns, url);
-  }
+  const baseUrisOf = (loaded: typeof capability) => {
+    const out = new Map<string, string>();
+    for (const ns of loaded.consumes.keys()) {
+      const url = lookupByNamespace(options.baseUris, ns);
+      if (url !== undefined) out.set(ns, url);
+    }
+    return out;
+  };
+  const baseUris = baseUrisOf(capability);
   const layers = options.upstreamPolicies ?? [];
   refuseUnknownNamespaces(layers, [...capability.consumes.keys()]);
   const policyFor = (ns: string) => resolvePolicy(layers, ns);
   for (const ns of capability.consumes.keys()) logger.debug({ namespace: ns, ...policyFor(ns) }, 'upstream policy');
-  const binding = await createCapabilityBinding(capability, {
+  const bindingOptions = {
     baseUris,
     env,
-    dispatcher: (ns, policy) => pool.dispatcherFor(ns, policy.timeouts),
+    dispatcher: (ns: string, policy: UpstreamPolicy) => pool.dispatcherFor(ns, policy.timeouts),
     policyFor,
     maxBufferBytes: options.bufferCapBytes,
     logger,
-  });
+  };
+  const binding = await createCapabilityBinding(capability, bindingOptions);
 
   const adapters: RunningAdapter[] = [];
   const telemetry = new Telemetry(traceBufferSize(capability.document.capability.exposes ?? []));
@@ -85,8 +100,19 @@ export async function serveCapability(
     await pool.destroy();
     throw err;
   }
+  const reload = async () => {
+    const next = await loadCapability(options.file, { strict: options.strict });
+    const nextExposes = next.document.capability.exposes ?? [];
+    refuseAdapterChanges(options.file, capability.document.capability.exposes ?? [], nextExposes);
+    const nextBinding = await createCapabilityBinding(next, { ...bindingOptions, baseUris: baseUrisOf(next) });
+    // Bind everything first: a file that fails anywhere changes nothing.
+    const prepared = adapters.map((a, i) => a.prepare?.(nextBinding, nextExposes[i]!, i));
+    prepared.forEach((p) => p?.commit());
+    logger.info({ file: options.file }, 'capability reloaded');
+  };
   return {
     adapters,
+    reload,
     close: async (graceMs = Number.POSITIVE_INFINITY) => {
       const result = await drain(adapters, graceMs);
       await pool.destroy();
@@ -159,10 +185,23 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     protect(adapter.app, expose, binding);
     instrument(adapter.app, expose.namespace, ctx.telemetry);
     const url = await listen(adapter.app, expose, listenHost(expose, ctx), ctx);
-    for (const route of adapter.routes) {
-      logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
-    }
-    return { type: 'rest', namespace: expose.namespace, url, port: portOf(url), ...httpControls(adapter.app) };
+    const logRoutes = () => {
+      for (const route of adapter.routes()) {
+        logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
+      }
+    };
+    logRoutes();
+    return {
+      type: 'rest',
+      namespace: expose.namespace,
+      url,
+      port: portOf(url),
+      ...httpControls(adapter.app),
+      prepare: (next, nextExpose, i) => {
+        const prepared = adapter.prepare({ binding: next, expose: nextExpose as RestExposeSpec, exposeIndex: i, logger: logger.child({ adapter: expose.namespace }) });
+        return { commit: () => (prepared.commit(), logRoutes()) };
+      },
+    };
   }
   if (expose.type === 'mcp') {
     const common = {
@@ -183,10 +222,23 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
     protect(adapter.app, expose, binding);
     instrument(adapter.app, expose.namespace, ctx.telemetry);
     const url = await listen(adapter.app, expose, host, ctx);
-    for (const tool of adapter.tools) {
-      logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} at ${url}/mcp`);
-    }
-    return { type: 'mcp', namespace: expose.namespace, url, port: portOf(url), ...httpControls(adapter.app) };
+    const logTools = () => {
+      for (const tool of adapter.tools()) {
+        logger.info({ adapter: expose.namespace, tool: tool.name }, `tool ${tool.name} at ${url}/mcp`);
+      }
+    };
+    logTools();
+    return {
+      type: 'mcp',
+      namespace: expose.namespace,
+      url,
+      port: portOf(url),
+      ...httpControls(adapter.app),
+      prepare: (next, nextExpose, i) => {
+        const prepared = adapter.prepare({ ...common, binding: next, expose: nextExpose as McpExposeSpec, exposeIndex: i });
+        return { commit: () => (prepared.commit(), logTools()) };
+      },
+    };
   }
   if (expose.type === 'skill') {
     const exposes = binding.capability.document.capability.exposes ?? [];
@@ -236,6 +288,35 @@ function instrument(app: FastifyInstance, adapter: string, telemetry: Telemetry)
       durationMs: performance.now() - started,
     }));
   });
+}
+
+/**
+ * One warn line per warning code, the first few spelled out: a generated
+ * file can carry thousands of dialect constructs, and `validate` lists them
+ * all. Every warning is still logged at debug level.
+ */
+function logWarnings(logger: Logger, file: string, warnings: readonly Diagnostic[]): void {
+  const byCode = new Map<string, Diagnostic[]>();
+  for (const w of warnings) {
+    byCode.set(w.code, [...(byCode.get(w.code) ?? []), w]);
+    logger.debug({ code: w.code }, formatDiagnostic(w));
+  }
+  for (const [code, list] of byCode) {
+    const shown = list.slice(0, 3).map(formatDiagnostic).join('; ');
+    const more = list.length > 3 ? `; and ${list.length - 3} more (naftiko-ts validate ${file} lists them)` : '';
+    logger.warn({ code, count: list.length }, `${list.length} warning(s) ${code}: ${shown}${more}`);
+  }
+}
+
+/** A reload may change what adapters do, not which adapters there are. */
+function refuseAdapterChanges(file: string, before: readonly ExposeSpec[], after: readonly ExposeSpec[]): void {
+  const shape = (list: readonly ExposeSpec[]) => list.map((e) => `${e.type}:${e.namespace ?? ''}:${e.port ?? ''}:${(e as McpExposeSpec).transport ?? ''}`).join(',');
+  if (shape(before) !== shape(after)) {
+    throw new CapabilityError(
+      'CAP_SPEC_UNSUPPORTED',
+      `${file}: a reload cannot add, remove or move adapters (type, namespace, port, transport); restart to apply that change`,
+    );
+  }
 }
 
 function portOf(url: string): number | undefined {

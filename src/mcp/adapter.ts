@@ -14,9 +14,14 @@ export interface McpAdapterOptions extends McpServiceOptions {
 export interface McpAdapter {
   readonly namespace: string;
   readonly app: FastifyInstance;
-  readonly tools: readonly ToolDefinition[];
-  /** Tells clients with a channel for it that the tool set changed. */
-  notifyToolsChanged(): void;
+  /** The tools being served now. */
+  tools(): readonly ToolDefinition[];
+  /**
+   * Binds the tools of a reloaded capability; `commit` swaps them in and
+   * tells the clients that have a channel for it (2026-07-28
+   * `subscriptions/listen` streams) that the tool list changed.
+   */
+  prepare(options: McpServiceOptions): { commit(): void };
 }
 
 const JSONRPC_PARSE_ERROR = -32700;
@@ -27,7 +32,7 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  * replica answers any request.
  */
 export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
-  const service = createMcpService(options);
+  let service = createMcpService(options);
   const handler = createMcpHandler(() => service.createServer(), {
     maxRequestBodySize: MAX_BODY_BYTES,
     onerror: (err) => options.logger.debug({ err }, 'mcp request rejected'),
@@ -71,8 +76,17 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
   return {
     namespace: service.namespace,
     app,
-    tools: service.tools,
-    notifyToolsChanged: () => handler.notify.toolsChanged(),
+    tools: () => service.tools,
+    prepare: (next) => {
+      const built = createMcpService(next);
+      return {
+        commit: () => {
+          const changed = JSON.stringify(built.tools) !== JSON.stringify(service.tools);
+          service = built;
+          if (changed) handler.notify.toolsChanged();
+        },
+      };
+    },
   };
 }
 

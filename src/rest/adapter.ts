@@ -31,7 +31,14 @@ export interface RestAdapterOptions {
 export interface RestAdapter {
   readonly namespace: string;
   readonly app: FastifyInstance;
-  readonly routes: readonly RestRoute[];
+  /** The routes being served now. */
+  routes(): readonly RestRoute[];
+  /**
+   * Binds the routes of a reloaded capability without swapping them in;
+   * `commit` does, between two requests (the route table is ours, so the
+   * running Fastify instance needs no new routes).
+   */
+  prepare(options: RestAdapterOptions): { commit(): void };
 }
 
 /** Request headers forwarded upstream even when not declared (conditional requests). */
@@ -39,10 +46,8 @@ const CONDITIONAL_HEADERS = ['if-none-match', 'if-modified-since'] as const;
 
 /** Builds the Fastify app of one `exposes[type=rest]` adapter. */
 export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
-  const { binding, expose, logger } = options;
-  const routes = bindRoutes(options);
-  const table = new RouteTable<RestRoute>();
-  for (const [path, byMethod] of groupByPath(routes)) table.add(path, byMethod);
+  const { expose, logger } = options;
+  let current = buildTable(options);
 
   const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: 4 * 1024 * 1024 });
   app.setErrorHandler(onError);
@@ -51,10 +56,24 @@ export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/*',
-    handler: (request, reply) => handle(request, reply, table, logger),
+    handler: (request, reply) => handle(request, reply, current.table, logger),
   });
-  void binding;
-  return { namespace: expose.namespace, app, routes };
+  return {
+    namespace: expose.namespace,
+    app,
+    routes: () => current.routes,
+    prepare: (next) => {
+      const built = buildTable(next);
+      return { commit: () => void (current = built) };
+    },
+  };
+}
+
+function buildTable(options: RestAdapterOptions): { routes: RestRoute[]; table: RouteTable<RestRoute> } {
+  const routes = bindRoutes(options);
+  const table = new RouteTable<RestRoute>();
+  for (const [path, byMethod] of groupByPath(routes)) table.add(path, byMethod);
+  return { routes, table };
 }
 
 function bindRoutes({ binding, expose, exposeIndex }: RestAdapterOptions): RestRoute[] {

@@ -6,6 +6,17 @@ import { createInterface } from 'node:readline';
 /** The built entry point; e2e tests run exactly what users run. */
 export const MAIN = resolve('dist/main.js');
 
+// A test that fails before its afterAll must not leave a runtime behind.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
 export interface StartedCli {
   readonly child: ChildProcess;
   /** Every stdout line so far (pino JSON). */
@@ -31,7 +42,7 @@ export async function startCli(
   timeoutMs = 20_000,
   main = MAIN,
 ): Promise<StartedCli> {
-  const child = spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   const lines: string[] = [];
   const stderr: string[] = [];
   const routes: string[] = [];
@@ -77,7 +88,7 @@ export async function startCli(
 
 /** Runs the CLI to completion and returns its exit code and output. */
 export async function runCliOnce(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000) {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
