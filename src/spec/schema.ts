@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { CapabilityError } from '../errors/capability-error.js';
@@ -136,11 +137,18 @@ class CompiledProfile {
   readonly #parts = new Map<string, ValidateFunction>();
   readonly #formats = new Map<string, ValidateFunction>();
 
-  constructor(schema: Record<string, unknown>) {
+  constructor(schema: Record<string, unknown>, precompiled?: ValidateFunction) {
     this.#ajv = createAjv();
     this.#id = String(schema.$id);
     this.#schema = schema;
-    this.#root = this.#ajv.compile(schema);
+    if (precompiled === undefined) {
+      this.#root = this.#ajv.compile(schema);
+    } else {
+      // Sub-schemas are compiled on demand from the added schema; only the
+      // whole-document validator (the costly one) comes precompiled.
+      this.#ajv.addSchema(schema);
+      this.#root = precompiled;
+    }
   }
 
   /** The profile's verdict on a whole document. */
@@ -189,7 +197,7 @@ class CompiledProfile {
   }
 }
 
-function createAjv(): Ajv2020 {
+function createAjv(standalone = false): Ajv2020 {
   // Strict mode catches typos in our own schema. strictTypes/strictRequired
   // are off because if/then branches name `required` keys without repeating
   // `type: object`, which the enclosing definition already states.
@@ -199,6 +207,7 @@ function createAjv(): Ajv2020 {
     strictTypes: false,
     strictRequired: false,
     allowUnionTypes: true,
+    ...(standalone ? { code: { source: true } } : {}),
   });
   // ajv-formats is CommonJS: under NodeNext the default import is its
   // module.exports, which carries the plugin again as `.default`.
@@ -211,12 +220,35 @@ function createAjv(): Ajv2020 {
 function loadProfile(profile: SchemaProfile): CompiledProfile {
   let compiled = profiles.get(profile);
   if (compiled === undefined) {
-    schemaText ??= readFileSync(SCHEMA_URL, 'utf8');
-    const schema = JSON.parse(schemaText) as Record<string, unknown>;
-    compiled = new CompiledProfile(profile === 'strict' ? schema : applyDialect(schema));
+    compiled = new CompiledProfile(profileSchema(profile), precompiledRoot(profile));
     profiles.set(profile, compiled);
   }
   return compiled;
+}
+
+/** The JSON Schema of a profile: the file itself, or with the dialect patches applied. */
+export function profileSchema(profile: SchemaProfile): Record<string, unknown> {
+  schemaText ??= readFileSync(SCHEMA_URL, 'utf8');
+  const schema = JSON.parse(schemaText) as Record<string, unknown>;
+  return profile === 'strict' ? schema : applyDialect(schema);
+}
+
+/** The Ajv instance settings the profiles are compiled with (the build reuses them). */
+export function createProfileAjv(options: { standalone?: boolean } = {}): Ajv2020 {
+  return createAjv(options.standalone === true);
+}
+
+/**
+ * The whole-document validator generated at build time by
+ * scripts/build-validators.mjs (ajv standalone code), which saves compiling
+ * the schema at every start (about half a second). Absent when running
+ * from the sources, where the schema is compiled instead.
+ */
+function precompiledRoot(profile: SchemaProfile): ValidateFunction | undefined {
+  const file = new URL(`./validators/${profile}.cjs`, import.meta.url);
+  if (!existsSync(file)) return undefined;
+  const loaded = createRequire(import.meta.url)(file.pathname) as { default?: ValidateFunction } & ValidateFunction;
+  return loaded.default ?? loaded;
 }
 
 function applyDialect(schema: Record<string, unknown>): Record<string, unknown> {
