@@ -1,7 +1,7 @@
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createMcpService, type McpServiceOptions } from './service.js';
+import { createMcpService, type McpService, type McpServiceOptions } from './service.js';
 import type { ToolDefinition } from './tools.js';
 
 export interface McpAdapterOptions extends McpServiceOptions {
@@ -9,6 +9,8 @@ export interface McpAdapterOptions extends McpServiceOptions {
   readonly allowedHosts?: readonly string[];
   /** The address the adapter listens on. */
   readonly listenHost: string;
+  /** Answer 2025-era tools/list and tools/call without the SDK (default on; tests compare both). */
+  readonly directPath?: boolean;
 }
 
 export interface McpAdapter {
@@ -69,6 +71,10 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
           });
         }
       }
+      const direct = options.directPath === false ? undefined : directAnswer(service, request.headers, parsed, reply.raw);
+      if (direct !== undefined) {
+        return reply.header('content-type', 'application/json').send(JSON.stringify(await direct));
+      }
       reply.hijack();
       await nodeHandler(request.raw, reply.raw, parsed);
     },
@@ -123,4 +129,39 @@ function hostnameOf(host: string | undefined): string | undefined {
   if (host === undefined || host === '') return undefined;
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1).toLowerCase();
   return host.split(':')[0]!.toLowerCase();
+}
+
+/** Protocol revisions of the 2025 era, answered statelessly per request. */
+const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
+
+/**
+ * The hot path: a 2025-era client's tools/list or tools/call is answered
+ * from the prebuilt tools without building an SDK server, transport and
+ * web Request per call, which is most of the SDK's per-request cost. Only
+ * a request that is unambiguous qualifies (one JSON-RPC request, a legacy
+ * MCP-Protocol-Version header, an Accept that allows JSON, no 2026 envelope);
+ * anything else goes to the SDK, which owns every other rule.
+ */
+function directAnswer(
+  service: McpService,
+  headers: Record<string, string | string[] | undefined>,
+  parsed: unknown,
+  raw: { once(event: 'close', listener: () => void): unknown; writableFinished: boolean },
+): Promise<Record<string, unknown>> | undefined {
+  const version = headers['mcp-protocol-version'];
+  const accept = String(headers.accept ?? '');
+  if (typeof version !== 'string' || !LEGACY_VERSIONS.has(version)) return undefined;
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
+  if (!String(headers['content-type'] ?? '').includes('application/json')) return undefined;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const message = parsed as Record<string, unknown>;
+  if (message.jsonrpc !== '2.0' || !(typeof message.id === 'string' || typeof message.id === 'number')) return undefined;
+  const meta = (message.params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  if (meta !== undefined && Object.keys(meta).some((k) => k.startsWith('io.modelcontextprotocol/'))) return undefined;
+
+  const abort = new AbortController();
+  raw.once('close', () => {
+    if (!raw.writableFinished) abort.abort();
+  });
+  return service.answerDirect(message, abort.signal);
 }

@@ -27,6 +27,12 @@ export interface McpService {
   readonly namespace: string;
   readonly tools: readonly ToolDefinition[];
   createServer(): Server;
+  /**
+   * Answers a 2025-era `tools/list` or `tools/call` request directly, with
+   * the same result the SDK server would give, or returns undefined for
+   * anything it does not handle (the SDK then answers).
+   */
+  answerDirect(message: Record<string, unknown>, signal: AbortSignal): Promise<Record<string, unknown>> | undefined;
 }
 
 const JSONRPC_INVALID_PARAMS = -32602;
@@ -76,7 +82,27 @@ export function createMcpService(options: McpServiceOptions): McpService {
     }
     return server;
   };
-  return { namespace: options.expose.namespace, tools: definitions, createServer };
+  // Never connected: used only for its 2025-era result projection.
+  const projector = createServer();
+  const answerDirect = (message: Record<string, unknown>, signal: AbortSignal) => {
+    const { id, method, params } = message;
+    if (method === 'tools/list' && (params === undefined || isPlainObject(params))) {
+      return Promise.resolve({ jsonrpc: '2.0', id, result: listResult });
+    }
+    if (method !== 'tools/call' || !isPlainObject(params) || typeof params.name !== 'string') return undefined;
+    if (params.arguments !== undefined && !isPlainObject(params.arguments)) return undefined;
+    const tool = tools.get(params.name);
+    if (tool === undefined) {
+      const error = { code: JSONRPC_INVALID_PARAMS, message: `Unknown tool: ${params.name}; available: ${[...tools.keys()].join(', ')}` };
+      return Promise.resolve({ jsonrpc: '2.0', id, error });
+    }
+    return callTool(tool, (params.arguments ?? {}) as Record<string, unknown>, signal, cap, options.logger).then((result) => ({
+      jsonrpc: '2.0',
+      id,
+      result: projector.projectCallToolResult(result as never, tool.definition.outputSchema),
+    }));
+  };
+  return { namespace: options.expose.namespace, tools: definitions, createServer, answerDirect };
 }
 
 async function callTool(
@@ -118,4 +144,8 @@ async function callTool(
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
