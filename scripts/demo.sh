@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 npm run build
 bash scripts/prefect-venv.sh
-exec node --import tsx scripts/demo.ts
+exec node --import tsx scripts/demo.ts "$@"

@@ -44,6 +44,11 @@ export interface CapabilityBinding {
    * the `with` prefixes that name a caller input.
    */
   bindInvocable(spec: InvocableSpec, inputPrefixes: readonly string[], pointer: string): BoundInvocation;
+  /**
+   * Replaces every bound secret in a text with `[redacted]`: an upstream
+   * error page that echoes the credentials it got must not hand them on.
+   */
+  redact(text: string): string;
   /** Binds a REST `forward` to a consumed namespace. */
   bindForward(targetNamespace: string, trustedHeaders: readonly string[], pointer: string): Forwarder;
 }
@@ -159,7 +164,11 @@ export async function createCapabilityBinding(
     return bindForward({ consumes, base, trustedHeaders, dispatcher, policy, logger: options.logger });
   };
 
-  return { capability, binds, plans, baseUris, bindInvocable, bindForward: bindForwardTo };
+  // Short values would mask ordinary words; bound secrets are longer.
+  const secrets = [...new Set(binds.values())].filter((v) => v.length >= 6).sort((a, b) => b.length - a.length);
+  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+
+  return { capability, binds, plans, baseUris, bindInvocable, bindForward: bindForwardTo, redact };
 }
 
 /**

@@ -17,6 +17,9 @@ export interface InputField {
   readonly value?: string;
 }
 
+const INTEGER_TEXT = /^-?(0|[1-9]\d*)$/;
+const NUMBER_TEXT = /^-?(0|[1-9]\d*)(\.\d+)?$/;
+
 /** Names equal modulo `-`/`_` and case: `account-id` is `ACCOUNT_ID`. */
 export function normalizeName(name: string): string {
   return name.toLowerCase().replace(/-/g, '_');
@@ -31,8 +34,11 @@ export function coerceText(field: InputField, raw: string): unknown {
   switch (field.type) {
     case 'integer':
     case 'number': {
-      const n = raw.trim() === '' ? Number.NaN : Number(raw);
-      const ok = Number.isFinite(n) && (field.type === 'number' || Number.isInteger(n));
+      // Plain decimal only: Number() would also take '0x10', '1e3', ' 5'
+      // and send the caller's value on rewritten.
+      const pattern = field.type === 'integer' ? INTEGER_TEXT : NUMBER_TEXT;
+      const n = pattern.test(raw) ? Number(raw) : Number.NaN;
+      const ok = Number.isFinite(n) && (field.type === 'number' || Number.isSafeInteger(n));
       if (!ok) throw invalidInput(field, raw);
       return n;
     }
@@ -73,7 +79,7 @@ function checkPattern(field: InputField, raw: string): void {
 export function checkTyped(field: InputField, value: unknown): unknown {
   const ok =
     field.type === 'string' ? typeof value === 'string'
-    : field.type === 'integer' ? Number.isInteger(value)
+    : field.type === 'integer' ? Number.isSafeInteger(value)
     : field.type === 'number' ? typeof value === 'number' && Number.isFinite(value)
     : field.type === 'boolean' ? typeof value === 'boolean'
     : field.type === 'array' ? Array.isArray(value)

@@ -155,7 +155,7 @@ function serveOptions(
     baseUris,
     ports,
     host: values.host ?? (env.NAFTIKO_HOST || undefined),
-    logLevel: values['log-level'] ?? env.NAFTIKO_LOG_LEVEL ?? 'info',
+    logLevel: parseLevel(values['log-level'] ?? env.NAFTIKO_LOG_LEVEL ?? 'info'),
     stdio: values.stdio ?? isTrue(env.NAFTIKO_STDIO),
     allowedHosts: values['allowed-host'] ?? splitList(env.NAFTIKO_ALLOWED_HOSTS),
     mcpResultCapBytes: parseSize('--mcp-result-cap', values['mcp-result-cap'] ?? env.NAFTIKO_MCP_RESULT_CAP),
@@ -256,6 +256,14 @@ function isTrue(value: string | undefined): boolean {
   return value === '1' || value === 'true' || value === 'yes';
 }
 
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function parseLevel(raw: string): string {
+  const level = raw.toLowerCase();
+  if (!LEVELS.includes(level)) throw usage(`--log-level must be one of ${LEVELS.join(', ')}; got ${JSON.stringify(raw)}`);
+  return level;
+}
+
 function usage(message: string): CapabilityError {
-  return new CapabilityError('CAP_CONFIG_USAGE', `${message}\n\n${USAGE}`);
+  return new CapabilityError('CAP_CONFIG_USAGE', `${message} (naftiko-ts --help lists every option)`);
 }

@@ -25,7 +25,7 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   try {
     command = parseCommand(argv, env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
+    process.stderr.write(`naftiko-ts: ${(err as { code?: string }).code ?? 'CAP_CONFIG_USAGE'} ${(err as Error).message}\n`);
     return EXIT_USAGE;
   }
   if (command.kind === 'help') {

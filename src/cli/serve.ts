@@ -7,13 +7,14 @@ import type { UpstreamPolicy } from '../binding/client.js';
 import { createInboundCheck } from '../binding/inbound-auth.js';
 import { CapabilityError } from '../errors/capability-error.js';
 import { createControlAdapter } from '../control/adapter.js';
+import { allowedHostnames, rebindingReason } from '../http/host-guard.js';
 import { DEFAULT_TRACE_BUFFER, Telemetry } from '../control/telemetry.js';
 import { createMcpAdapter } from '../mcp/adapter.js';
 import { createSkillAdapter } from '../skill/adapter.js';
 import { startStdioAdapter } from '../mcp/stdio.js';
 import { createRestAdapter } from '../rest/adapter.js';
 import { sendProblem, toProblem } from '../rest/problem.js';
-import { formatDiagnostic, loadCapability, type Diagnostic } from '../spec/loader.js';
+import { formatDiagnostic, loadCapability, type Diagnostic, type LoadedCapability } from '../spec/loader.js';
 import type { AuthenticationSpec, ExposeSpec, McpExposeSpec, RestExposeSpec } from '../spec/types.js';
 import { lookupByNamespace, type ServeOptions } from './options.js';
 
@@ -76,6 +77,7 @@ export async function serveCapability(
   const baseUris = baseUrisOf(capability);
   const layers = options.upstreamPolicies ?? [];
   refuseUnknownNamespaces(layers, [...capability.consumes.keys()]);
+  refuseUnknownTargets(options, capability, logger);
   const policyFor = (ns: string) => resolvePolicy(layers, ns);
   for (const ns of capability.consumes.keys()) logger.debug({ namespace: ns, ...policyFor(ns) }, 'upstream policy');
   const bindingOptions = {
@@ -158,6 +160,31 @@ function refuseUnknownNamespaces(layers: readonly PolicyLayer[], known: readonly
   }
 }
 
+/**
+ * `--base-uri` and `--port` naming a namespace the file does not have are
+ * typos that would otherwise look as if they took effect. Environment
+ * entries may be meant for another capability in the same environment,
+ * so those only warn.
+ */
+function refuseUnknownTargets(options: ServeOptions, capability: LoadedCapability, logger: Logger): void {
+  const consumed = [...capability.consumes.keys()];
+  const exposed = (capability.document.capability.exposes ?? []).map((e) => e.namespace ?? e.type);
+  const check = (map: ReadonlyMap<string, unknown>, known: string[], flag: string) => {
+    for (const key of map.keys()) {
+      const fromEnv = key.startsWith('env:');
+      const matches = fromEnv
+        ? known.some((k) => `env:${k.toUpperCase().replace(/-/g, '_')}` === key)
+        : known.includes(key);
+      if (matches) continue;
+      const message = `${flag} names "${key.replace(/^env:/, '')}", which is not a namespace of ${options.file}; known: ${known.join(', ') || 'none'}`;
+      if (!fromEnv) throw new CapabilityError('CAP_CONFIG_USAGE', message);
+      logger.warn({ key }, `${message} (ignored)`);
+    }
+  };
+  check(options.baseUris, consumed, '--base-uri');
+  check(options.ports, exposed, '--port');
+}
+
 /** Close hooks of a Fastify adapter. */
 function httpControls(app: FastifyInstance) {
   return {
@@ -182,9 +209,11 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
   const file = binding.capability.file;
   if (expose.type === 'rest') {
     const adapter = createRestAdapter({ binding, expose, exposeIndex: index, logger: logger.child({ adapter: expose.namespace }) });
+    const host = listenHost(expose, ctx);
+    guardHost(adapter.app, host, ctx.options.allowedHosts);
     protect(adapter.app, expose, binding);
     instrument(adapter.app, expose.namespace, ctx.telemetry);
-    const url = await listen(adapter.app, expose, listenHost(expose, ctx), ctx);
+    const url = await listen(adapter.app, expose, host, ctx);
     const logRoutes = () => {
       for (const route of adapter.routes()) {
         logger.info({ adapter: expose.namespace, method: route.method, operation: route.name }, `route ${route.method} ${url}${route.path}`);
@@ -243,9 +272,11 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
   if (expose.type === 'skill') {
     const exposes = binding.capability.document.capability.exposes ?? [];
     const adapter = createSkillAdapter({ file, expose, exposeIndex: index, exposes });
+    const host = listenHost(expose as never, ctx);
+    guardHost(adapter.app, host, ctx.options.allowedHosts);
     protect(adapter.app, expose as never, binding);
     const namespace = expose.namespace ?? 'skills';
-    const url = await listen(adapter.app, { ...expose, namespace } as never, listenHost(expose as never, ctx), ctx);
+    const url = await listen(adapter.app, { ...expose, namespace } as never, host, ctx);
     for (const skill of adapter.skills) logger.info({ adapter: namespace, skill }, `skill ${skill} at ${url}/skills/${skill}`);
     return { type: 'skill', namespace, url, port: portOf(url), ...httpControls(adapter.app) };
   }
@@ -266,10 +297,21 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
       adapters: ctx.adapters.map((a) => ({ type: a.type, namespace: a.namespace, url: a.url })),
     }),
   });
+  const host = listenHost(expose as never, ctx);
+  guardHost(adapter.app, host, ctx.options.allowedHosts);
   protect(adapter.app, expose as never, binding);
-  const url = await listen(adapter.app, { ...expose, namespace } as never, listenHost(expose as never, ctx), ctx);
+  const url = await listen(adapter.app, { ...expose, namespace } as never, host, ctx);
   for (const route of adapter.routes) logger.info({ adapter: namespace }, `control GET ${url}${route}`);
   return { type: 'control', namespace, url, port: portOf(url), ...httpControls(adapter.app) };
+}
+
+/** DNS-rebinding protection for REST, skill and control adapters (MCP has its own, in JSON-RPC). */
+function guardHost(app: FastifyInstance, host: string, extra: readonly string[]): void {
+  const allowed = allowedHostnames(host, extra);
+  app.addHook('onRequest', async (request, reply) => {
+    const reason = rebindingReason(request.headers.host, request.headers.origin, allowed);
+    if (reason !== undefined) await sendProblem(reply, toProblem(new CapabilityError('CAP_HOST_NOT_ALLOWED', reason)));
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify';
 import { CapabilityError } from '../errors/capability-error.js';
-import { sendProblem, toProblem } from '../rest/problem.js';
+import { frameworkErrorAsProblem, sendProblem, toProblem } from '../rest/problem.js';
 import type { Telemetry } from './telemetry.js';
 
 /** State of one adapter as the readiness probe reports it. */
@@ -30,7 +30,7 @@ export interface ControlAdapterOptions {
  */
 export function createControlAdapter(options: ControlAdapterOptions): { app: FastifyInstance; routes: readonly string[] } {
   const { expose, telemetry } = options;
-  const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', frameworkErrors: frameworkErrorAsProblem });
   const routes: string[] = [];
   const get = (path: string, handler: RouteHandlerMethod) => {
     routes.push(path);

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
 
   // A caller of an adapter that declares inbound authentication.
   CAP_AUTH_REQUIRED: { status: 401, title: 'Missing or wrong credentials' },
+  CAP_HOST_NOT_ALLOWED: { status: 403, title: 'Host or Origin not allowed' },
 
   // Caller input, checked before any upstream call.
   CAP_INPUT_INVALID: { status: 400, title: 'Invalid input parameter' },

@@ -26,12 +26,19 @@ export const REDACT_PATHS = [
 
 /** The runtime's pino logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = pino.destination({ fd: options.stderr ? 2 : 1, sync: false });
+  // A reader that goes away (`| head`) must not stop the server: without a
+  // listener the write error would retry forever or crash the process. The
+  // log is lost from then on; serving goes on.
+  destination.on('error', () => {
+    destination.write = () => true;
+  });
   return pino(
     {
       level: options.level ?? 'info',
       base: { name: 'naftiko-ts' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    pino.destination({ fd: options.stderr ? 2 : 1, sync: false }),
+    destination,
   );
 }

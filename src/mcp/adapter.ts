@@ -1,6 +1,7 @@
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import { toNodeHandler } from '@modelcontextprotocol/node';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { allowedHostnames, rebindingReason } from '../http/host-guard.js';
 import { createMcpService, type McpService, type McpServiceOptions } from './service.js';
 import type { ToolDefinition } from './tools.js';
 
@@ -41,13 +42,25 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
   });
   const nodeHandler = toNodeHandler(handler, { maxRequestBodySize: MAX_BODY_BYTES });
 
-  const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: MAX_BODY_BYTES });
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: MAX_BODY_BYTES, frameworkErrors: jsonRpcFrameworkError });
+  // Anything but /mcp, or a method the endpoint does not take.
+  app.setNotFoundHandler((request, reply) => {
+    const onMcp = request.url.split('?')[0] === '/mcp';
+    if (onMcp) reply.header('allow', 'GET, POST, DELETE');
+    return reply.code(onMcp ? 405 : 404).send(jsonRpcError(-32000, onMcp ? `Method ${request.method} not allowed on /mcp` : `Not found: the MCP endpoint is /mcp`));
+  });
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    const status = error.statusCode ?? 500;
+    const message = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `Request body over ${MAX_BODY_BYTES} bytes` : status < 500 ? error.message : 'Internal error';
+    return reply.code(status).send(jsonRpcError(status < 500 ? -32600 : -32603, message));
+  });
   // Read the body as text ourselves: Fastify's JSON parser would answer a
   // malformed body with its own 400 instead of JSON-RPC -32700.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   const allowed = allowedHostnames(options.listenHost, options.allowedHosts ?? []);
+  // DNS-rebinding protection (MCP Streamable HTTP, security warning).
   app.addHook('onRequest', async (request, reply) => {
     const reason = rebindingReason(request.headers.host, request.headers.origin, allowed);
     if (reason === undefined) return;
@@ -96,41 +109,6 @@ export function createMcpAdapter(options: McpAdapterOptions): McpAdapter {
   };
 }
 
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]', '::1'];
-
-function allowedHostnames(listenHost: string, extra: readonly string[]): Set<string> {
-  const names = new Set([...LOOPBACK_NAMES, ...extra.map((h) => h.toLowerCase())]);
-  if (listenHost !== '0.0.0.0' && listenHost !== '::') names.add(listenHost.toLowerCase());
-  return names;
-}
-
-/**
- * DNS-rebinding protection (MCP Streamable HTTP, security warning): a web
- * page can make a browser reach a loopback server under a name it
- * controls, so the Host must be one of ours, and a browser Origin too.
- */
-function rebindingReason(host: string | undefined, origin: string | undefined, allowed: ReadonlySet<string>): string | undefined {
-  const hostname = hostnameOf(host);
-  if (hostname === undefined || !allowed.has(hostname)) {
-    return `Host ${JSON.stringify(host ?? '')} is not allowed; start with --allowed-host <name> to accept it`;
-  }
-  if (origin === undefined) return undefined;
-  let originHost: string;
-  try {
-    originHost = new URL(origin).hostname.toLowerCase();
-  } catch {
-    return `Origin ${JSON.stringify(origin)} is not a URL`;
-  }
-  const bracketed = originHost.includes(':') ? `[${originHost}]` : originHost;
-  return allowed.has(originHost) || allowed.has(bracketed) ? undefined : `Origin ${origin} is not allowed`;
-}
-
-function hostnameOf(host: string | undefined): string | undefined {
-  if (host === undefined || host === '') return undefined;
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1).toLowerCase();
-  return host.split(':')[0]!.toLowerCase();
-}
-
 /** Protocol revisions of the 2025 era, answered statelessly per request. */
 const LEGACY_VERSIONS = new Set(['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07']);
 
@@ -164,4 +142,12 @@ function directAnswer(
     if (!raw.writableFinished) abort.abort();
   });
   return service.answerDirect(message, abort.signal);
+}
+
+function jsonRpcError(code: number, message: string): Record<string, unknown> {
+  return { jsonrpc: '2.0', id: null, error: { code, message } };
+}
+
+function jsonRpcFrameworkError(error: { message: string }, _request: unknown, reply: FastifyReply): void {
+  void reply.code(400).send(jsonRpcError(-32600, `Invalid request: ${error.message}`));
 }

@@ -66,7 +66,7 @@ export function createMcpService(options: McpServiceOptions): McpService {
       if (tool === undefined) {
         throw new ProtocolError(JSONRPC_INVALID_PARAMS, `Unknown tool: ${name}; available: ${[...tools.keys()].join(', ')}`);
       }
-      const result = await callTool(tool, args, ctx.mcpReq.signal, cap, options.logger);
+      const result = redactError(await callTool(tool, args, ctx.mcpReq.signal, cap, options.logger), options.binding.redact);
       return server.projectCallToolResult(result as never, tool.definition.outputSchema) as never;
     });
     if (!resources.isEmpty) {
@@ -96,7 +96,7 @@ export function createMcpService(options: McpServiceOptions): McpService {
       const error = { code: JSONRPC_INVALID_PARAMS, message: `Unknown tool: ${params.name}; available: ${[...tools.keys()].join(', ')}` };
       return Promise.resolve({ jsonrpc: '2.0', id, error });
     }
-    return callTool(tool, (params.arguments ?? {}) as Record<string, unknown>, signal, cap, options.logger).then((result) => ({
+    return callTool(tool, (params.arguments ?? {}) as Record<string, unknown>, signal, cap, options.logger).then((raw) => redactError(raw, options.binding.redact)).then((result) => ({
       jsonrpc: '2.0',
       id,
       result: projector.projectCallToolResult(result as never, tool.definition.outputSchema),
@@ -113,10 +113,10 @@ async function callTool(
   logger: Logger,
 ): Promise<ToolResult> {
   const started = performance.now();
-  if (!tool.validate(args)) {
+  if (!tool.validate(args) || !numbersInRange(tool, args)) {
     const message = describeArgumentErrors(tool, args);
     logger.info({ tool: tool.definition.name, durationMs: elapsed(started) }, 'tool arguments rejected');
-    return { content: [{ type: 'text', text: `invalid arguments: ${message}` }], isError: true };
+    return { content: [{ type: 'text', text: message }], isError: true };
   }
   try {
     const inputs = new Map(Object.entries(args).filter(([, v]) => v !== undefined && v !== null));
@@ -148,4 +148,27 @@ function elapsed(started: number): number {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * ajv's `integer` check lets Infinity (JSON `1e400`) and integers past
+ * 2^53 through; either would reach the upstream as another value.
+ */
+function numbersInRange(tool: BoundTool, args: Record<string, unknown>): boolean {
+  for (const field of tool.fields) {
+    const value = args[field.name];
+    if (typeof value !== 'number') continue;
+    const ok = field.type === 'integer' ? Number.isSafeInteger(value) : Number.isFinite(value);
+    if (!ok) {
+      tool.validate.errors = [{ keyword: 'type', instancePath: `/${field.name}`, schemaPath: '', params: { type: field.type }, message: `must be a finite ${field.type} within ±2^53` }];
+      return false;
+    }
+  }
+  return true;
+}
+
+/** An error result quotes upstream text, which may echo our credentials. */
+function redactError(result: ToolResult, redact: (text: string) => string): ToolResult {
+  if (result.isError !== true) return result;
+  return { ...result, content: result.content.map((c) => ({ ...c, text: redact(c.text) })) };
 }

@@ -91,7 +91,9 @@ function toolAnnotations(tool: McpToolSpec): Record<string, unknown> | undefined
  * value received (the SDK's own message omits the value).
  */
 export function describeArgumentErrors(tool: BoundTool, args: Record<string, unknown>): string {
-  const messages = (tool.validate.errors ?? []).map((e) => {
+  const errors = tool.validate.errors ?? [];
+  const missing = errors.some((e) => e.keyword === 'required');
+  const messages = errors.map((e) => {
     if (e.keyword === 'required') {
       const name = (e.params as { missingProperty: string }).missingProperty;
       const field = tool.fields.find((f) => f.name === name);
@@ -100,7 +102,9 @@ export function describeArgumentErrors(tool: BoundTool, args: Record<string, unk
     const name = e.instancePath.split('/')[1] ?? '';
     const field = tool.fields.find((f) => f.name === name);
     const expected = field?.type ?? (e.params as { type?: string }).type ?? 'a valid value';
-    return `argument "${name}" must be ${expected} (${e.message ?? 'invalid'}); received ${JSON.stringify(args[name])}`;
+    const detail = e.keyword === 'type' && e.message?.startsWith('must be ') && !e.message.includes('within') ? '' : ` (${e.message ?? 'invalid'})`;
+    return `argument "${name}" must be ${expected}${detail}; received ${JSON.stringify(args[name]) ?? String(args[name])}`;
   });
-  return [...new Set(messages)].join('; ');
+  const code = missing ? 'CAP_INPUT_MISSING' : 'CAP_INPUT_INVALID';
+  return `${code}: ${[...new Set(messages)].join('; ')}`;
 }

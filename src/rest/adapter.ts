@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { dialectInputFields, type BoundInvocation, type CapabilityBinding } from '../binding/capability-binding.js';
@@ -5,7 +6,7 @@ import { checkTyped, coerceText, missingInput, normalizeName, type InputField } 
 import { selectPath } from '../binding/output.js';
 import { CapabilityError, isCapabilityError } from '../errors/capability-error.js';
 import type { ExposedInputParameterSpec, ExposedOperationSpec, RestExposeSpec } from '../spec/types.js';
-import { sendProblem, toProblem } from './problem.js';
+import { frameworkErrorAsProblem, sendProblem, toProblem } from './problem.js';
 import { ANY_METHOD, RouteTable } from './router.js';
 import type { Forwarder } from '../binding/forward.js';
 
@@ -49,14 +50,14 @@ export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
   const { expose, logger } = options;
   let current = buildTable(options);
 
-  const app = Fastify({ logger: false, forceCloseConnections: 'idle', bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', frameworkErrors: frameworkErrorAsProblem, bodyLimit: 4 * 1024 * 1024 });
   app.setErrorHandler(onError);
   // Bodies other than JSON arrive as bytes, for forwards and text inputs.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     url: '/*',
-    handler: (request, reply) => handle(request, reply, current.table, logger),
+    handler: (request, reply) => handle(request, reply, current.table, logger, current.redact),
   });
   return {
     namespace: expose.namespace,
@@ -69,11 +70,38 @@ export function createRestAdapter(options: RestAdapterOptions): RestAdapter {
   };
 }
 
-function buildTable(options: RestAdapterOptions): { routes: RestRoute[]; table: RouteTable<RestRoute> } {
+function buildTable(options: RestAdapterOptions): { routes: RestRoute[]; table: RouteTable<RestRoute>; redact: (text: string) => string } {
   const routes = bindRoutes(options);
   const table = new RouteTable<RestRoute>();
   for (const [path, byMethod] of groupByPath(routes)) table.add(path, byMethod);
-  return { routes, table };
+  return { routes, table, redact: options.binding.redact };
+}
+
+/** Largest upstream error body we scan for echoed secrets before passing it on (bytes). */
+const ERROR_SCAN_BYTES = 64 * 1024;
+
+/**
+ * An upstream error body passes through, but not with our credentials in
+ * it (an error page that echoes the Authorization it got). The first 64 KiB
+ * are scanned; a longer error body streams on after them unscanned.
+ */
+async function redactErrorBody(body: Readable, redact: (text: string) => string): Promise<Buffer | Readable> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done === true) return Buffer.from(redact(Buffer.concat(chunks).toString('utf8')));
+    chunks.push(next.value as Buffer);
+    size += (next.value as Buffer).length;
+    if (size > ERROR_SCAN_BYTES) {
+      const head = Buffer.from(redact(Buffer.concat(chunks).toString('utf8')));
+      return Readable.from((async function* () {
+        yield head;
+        for (let n = await iterator.next(); n.done !== true; n = await iterator.next()) yield n.value as Buffer;
+      })());
+    }
+  }
 }
 
 function bindRoutes({ binding, expose, exposeIndex }: RestAdapterOptions): RestRoute[] {
@@ -161,6 +189,7 @@ async function handle(
   reply: FastifyReply,
   table: RouteTable<RestRoute>,
   logger: Logger,
+  redact: (text: string) => string,
 ): Promise<FastifyReply> {
   const started = performance.now();
   const rawPath = request.url.split('?')[0]!;
@@ -203,6 +232,10 @@ async function handle(
     if (result.status === 304 || result.status === 204 || request.method === 'HEAD') {
       result.body.resume();
       return reply.send();
+    }
+    if (result.status >= 400) {
+      reply.removeHeader('content-length');
+      return reply.send(await redactErrorBody(result.body, redact));
     }
     return reply.send(result.body);
   } catch (err) {

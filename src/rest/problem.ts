@@ -39,3 +39,11 @@ export function sendProblem(reply: FastifyReply, problem: ProblemBody): FastifyR
     .header('content-type', 'application/problem+json; charset=utf-8')
     .send(JSON.stringify(problem));
 }
+
+/**
+ * Fastify's own early failures (a URL that is not valid percent-encoding,
+ * a malformed header) answered as our problems, not Fastify's JSON.
+ */
+export function frameworkErrorAsProblem(error: { code?: string; message: string }, _request: unknown, reply: FastifyReply): void {
+  void sendProblem(reply, toProblem(new CapabilityError('CAP_INPUT_INVALID', `the request cannot be read: ${error.message} (${error.code ?? 'FST_ERR'})`)));
+}

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { zipSync } from 'fflate';
 import { CapabilityError } from '../errors/capability-error.js';
 import { locationPath } from '../mcp/resources.js';
-import { sendProblem, toProblem } from '../rest/problem.js';
+import { frameworkErrorAsProblem, sendProblem, toProblem } from '../rest/problem.js';
 import type { ExposeSpec } from '../spec/types.js';
 
 interface SkillToolSpec {
@@ -43,7 +43,7 @@ export interface SkillAdapterOptions {
  */
 export function createSkillAdapter(options: SkillAdapterOptions): { app: FastifyInstance; skills: readonly string[] } {
   const skills = validateSkills(options);
-  const app = Fastify({ logger: false, forceCloseConnections: 'idle' });
+  const app = Fastify({ logger: false, forceCloseConnections: 'idle', frameworkErrors: frameworkErrorAsProblem });
 
   app.get('/skills', async () => ({ count: skills.size, skills: [...skills.values()].map(summary) }));
   app.get<{ Params: { name: string } }>('/skills/:name', async (req, reply) =>

@@ -220,7 +220,8 @@ describe('failure and configuration cases', () => {
   });
 
   it('serves the published file as it is with --base-uri, sending no Authorization', async () => {
-    const published = '../shared/reference/capabilities/generated/prefect-download.yaml';
+    // Our committed verbatim copy (test/unit/spec/schema.test.ts checks it against shared/).
+    const published = 'test/fixtures/specs/schema/prefect-download.generated.yaml';
     proxy.setExpectedToken(undefined);
     const plain = await startCli(
       [published, '--base-uri', `prefect-download=${proxy.url}`, '--port', 'prefect-download-rest=0', '--port', 'prefect-download-mcp=0'],
@@ -243,7 +244,8 @@ describe('failure and configuration cases', () => {
   });
 
   it('refuses to start the published file without a base URI, naming the namespace and both ways to set it', async () => {
-    const published = '../shared/reference/capabilities/generated/prefect-download.yaml';
+    // Our committed verbatim copy (test/unit/spec/schema.test.ts checks it against shared/).
+    const published = 'test/fixtures/specs/schema/prefect-download.generated.yaml';
     const { code, stderr } = await runCliOnce([published], { PREFECT_API_KEY: TOKEN });
     expect(code).toBe(1);
     expect(stderr).toContain('CAP_CONFIG_BASE_URI');

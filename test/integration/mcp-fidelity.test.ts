@@ -99,7 +99,7 @@ describe('arguments are checked before any upstream call', () => {
     const result = await client.callTool({ name: 'list-logs', arguments: { ...RUN, limit: 'ten' } });
     await client.close();
     expect(result.isError).toBe(true);
-    expect(texts(result)[0]).toBe('invalid arguments: argument "limit" must be integer (must be integer); received "ten"');
+    expect(texts(result)[0]).toBe('CAP_INPUT_INVALID: argument "limit" must be integer; received "ten"');
     expect(upstream.seen).toHaveLength(0);
   });
 
@@ -108,7 +108,21 @@ describe('arguments are checked before any upstream call', () => {
     const result = await client.callTool({ name: 'list-logs', arguments: { account_id: 'acc', workspace_id: 'ws' } });
     await client.close();
     expect(result.isError).toBe(true);
-    expect(texts(result)[0]).toBe('invalid arguments: argument "id" is required (expected string); received nothing');
+    expect(texts(result)[0]).toBe('CAP_INPUT_MISSING: argument "id" is required (expected string); received nothing');
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it('refuses numbers JSON can hold but the upstream would get rewritten: 1e400 and past 2^53', async () => {
+    for (const limit of ['1e400', '12345678901234567890']) {
+      const res = await fetch(served.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25' },
+        body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list-logs","arguments":{"account_id":"a","workspace_id":"w","id":"r","limit":${limit}}}}`,
+      });
+      const body = (await res.json()) as { result: { isError: boolean; content: { text: string }[] } };
+      expect(body.result.isError).toBe(true);
+      expect(body.result.content[0]!.text).toMatch(/^CAP_INPUT_INVALID: argument "limit" must be integer \(must be a finite integer within ±2\^53\); received /);
+    }
     expect(upstream.seen).toHaveLength(0);
   });
 });

@@ -85,3 +85,27 @@ describe('--allowed-host', () => {
     }
   });
 });
+
+describe('framework-level refusals keep our formats', () => {
+  it('answers PUT /mcp with 405 and a JSON-RPC error, and other paths with 404', async () => {
+    const put = await fetch(served.mcpUrl, { method: 'PUT', headers: HEADERS, body: '{}' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, POST, DELETE');
+    expect(((await put.json()) as { error: { code: number } }).error.code).toBe(-32000);
+    expect((await fetch(served.mcpUrl.replace('/mcp', '/other'))).status).toBe(404);
+  });
+
+  it('answers a body over 4 MiB with 413 as a JSON-RPC error', async () => {
+    const res = await fetch(served.mcpUrl, { method: 'POST', headers: HEADERS, body: `{"x":"${'a'.repeat(5 * 1024 * 1024)}"}` });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: number; message: string } }).error).toEqual({ code: -32600, message: 'Request body over 4194304 bytes' });
+  });
+
+  it('answers a REST URL with broken percent-encoding as problem+json', async () => {
+    const { request: undiciRequest } = await import('undici');
+    const res = await undiciRequest(`${served.restUrl}/v1/api/accounts/a/workspaces/w/flow-runs/bad%FFutf/logs`);
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(((await res.body.json()) as { code: string }).code).toBe('CAP_INPUT_INVALID');
+  });
+});

@@ -96,6 +96,33 @@ describe('REST adapter over the generated Prefect capability', () => {
     expect(upstream.seen).toHaveLength(0);
   });
 
+  it.each(['0x10', '1e3', '+5', '05', ' 5', '5.0', '99999999999999999999999'])('refuses ?limit=%s rather than sending a rewritten number', async (limit) => {
+    const res = await fetch(`${served.restUrl}${LOGS_PATH}?limit=${encodeURIComponent(limit)}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { parameter: string }).parameter).toBe('limit');
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it('masks our bound secret when an upstream error page echoes it, on REST and MCP', async () => {
+    upstream.handle((req, res) => sendJson(res, 500, { detail: `auth header was ${req.headers.authorization}` }));
+    const res = await fetch(`${served.restUrl}${LOGS_PATH}`);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({ detail: 'auth header was Bearer [redacted]' });
+    const client = new ClientV1({ name: 't', version: '1' });
+    await client.connect(new TransportV1(new URL(served.mcpUrl)));
+    const result = await client.callTool({ name: 'get-flow-run-logs', arguments: { account_id: A, workspace_id: W, id: F } });
+    await client.close();
+    expect((result.content as { text: string }[])[0]!.text).toBe('upstream returned HTTP 500: {"detail":"auth header was Bearer [redacted]"}');
+  });
+
+  it('refuses a foreign Host (DNS rebinding) before any upstream call', async () => {
+    const { request: undiciRequest } = await import('undici');
+    const res = await undiciRequest(`${served.restUrl}${LOGS_PATH}`, { headers: { host: 'evil.example.com' } });
+    expect(res.statusCode).toBe(403);
+    expect(((await res.body.json()) as { code: string }).code).toBe('CAP_HOST_NOT_ALLOWED');
+    expect(upstream.seen).toHaveLength(0);
+  });
+
   it('answers 404 problem+json for an unknown route and 405 with Allow for a wrong method', async () => {
     const missing = await fetch(`${served.restUrl}/v1/nothing`);
     expect(missing.status).toBe(404);
@@ -187,5 +214,18 @@ describe('MCP adapter over the generated Prefect capability', () => {
     await client.close();
     expect(result.structuredContent).toBeUndefined();
     expect(result.content).toEqual([{ type: 'text', text: 'timestamp,level\r\n2026-01-01,20\r\n' }]);
+  });
+});
+
+describe('configuration typos', () => {
+  it('refuses --base-uri and --port for namespaces the file does not have', async () => {
+    const { serveCapability } = await import('../../src/cli/serve.js');
+    const { createLogger } = await import('../../src/logging/logger.js');
+    const base = { file: CAPABILITY, strict: false, host: '127.0.0.1', logLevel: 'silent', stdio: false, allowedHosts: [], mcpResultCapBytes: undefined };
+    const env = { PREFECT_API_KEY: 'k' };
+    await expect(serveCapability({ ...base, baseUris: new Map([['prefect-downlaod', 'http://127.0.0.1:9']]), ports: new Map() } as never, createLogger({ level: 'silent' }), env, '0'))
+      .rejects.toMatchObject({ code: 'CAP_CONFIG_USAGE', message: expect.stringContaining('--base-uri names "prefect-downlaod"') });
+    await expect(serveCapability({ ...base, baseUris: new Map([['prefect-download', 'http://127.0.0.1:9']]), ports: new Map([['nosuch', 0]]) } as never, createLogger({ level: 'silent' }), env, '0'))
+      .rejects.toMatchObject({ code: 'CAP_CONFIG_USAGE', message: expect.stringContaining('known: prefect-download-rest, prefect-download-mcp') });
   });
 });

@@ -19,7 +19,9 @@ export async function serveForTest(
     {
       file,
       strict: options.strict ?? false,
-      baseUris: new Map(Object.entries(baseUris)),
+      // Environment-style keys: a test may name namespaces a file lacks
+      // (the tutorial steps share one override list), which only warns.
+      baseUris: new Map(Object.entries(baseUris).map(([ns, url]) => [`env:${ns.toUpperCase().replace(/-/g, '_')}`, url])),
       ports: freePorts(file),
       host: '127.0.0.1',
       logLevel: 'silent',

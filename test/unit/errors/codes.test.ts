@@ -19,6 +19,7 @@ describe('error code table', () => {
       'CAP_ROUTE_NOT_FOUND',
       'CAP_ROUTE_METHOD',
       'CAP_AUTH_REQUIRED',
+      'CAP_HOST_NOT_ALLOWED',
       'CAP_INPUT_INVALID',
       'CAP_INPUT_MISSING',
       'CAP_UPSTREAM_UNREACHABLE',
