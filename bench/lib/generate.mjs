@@ -113,7 +113,7 @@ function exposedTool(ns, o, op) {
 /**
  * Written compactly, the same data in fewer bytes: small maps of scalars
  * (parameters, `with`, hints) in flow style, sequences not indented under
- * their key. The runtime refuses capability files over 2 MiB
+ * their key. The runtime refuses capability files over 4 MiB
  * (CAP_SPEC_LIMIT): 2000 operations come to about 1.9 MiB this way, and
  * only tools keep a description.
  */

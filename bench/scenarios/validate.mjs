@@ -1,8 +1,8 @@
 // Scenario 5: `naftiko-ts validate` over a directory of 500 capabilities,
 // against reading and parsing the same files with no schema at all.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeValidationSet } from '../lib/generate.mjs';
+import { writeScaleCapability, writeValidationSet } from '../lib/generate.mjs';
 import { startNode } from '../lib/processes.mjs';
 import { row } from '../lib/report.mjs';
 import { alternate, combine, medianRatio, summarize } from '../lib/rounds.mjs';
@@ -17,10 +17,14 @@ export async function runValidate(ctx) {
   const { opts } = ctx;
   const dir = writeValidationSet(join(ctx.tmp, 'validate-set'), opts.validateFiles, PREFECT_FILE);
   const one = join(dir, 'capability-000.yaml');
+  // One file of about 1 MiB (issue: "a 1 MB capability"), written compactly.
+  const big = writeScaleCapability(join(ctx.tmp, 'one-mib.yaml'), { services: 100, operations: 10, baseUri: 'http://127.0.0.1:9' });
+  const bigBytes = statSync(big).size;
   const targets = [
     { name: 'ours', args: [MAIN, 'validate', dir], files: opts.validateFiles, checkValid: true },
     { name: 'yaml-parse', args: [FLOOR, dir], files: opts.validateFiles },
     { name: 'ours-one-file', args: [MAIN, 'validate', one], files: 1, checkValid: true },
+    { name: 'ours-1mib', args: [MAIN, 'validate', big], files: 1, checkValid: true },
   ];
   ctx.progress(
     `${opts.validateRounds} rounds × ${targets.length} commands (${opts.validateFiles} files)`,
@@ -49,6 +53,13 @@ export async function runValidate(ctx) {
       ours: ((wallAll - wallOne) * 1000) / (opts.validateFiles - 1),
       summary: combine(summarize(raw.ours, 'seconds'), summarize(raw['ours-one-file'], 'seconds')),
       note: `(t(${opts.validateFiles} files) - t(1 file)) / ${opts.validateFiles - 1}`,
+    }),
+    row({
+      scenario: '5',
+      measure: `validate one ${(bigBytes / 1024 / 1024).toFixed(2)} MiB capability (1000 operations), end to end`,
+      unit: 'files/s',
+      ours: summarize(raw['ours-1mib'], 'filesPerS').median,
+      summary: summarize(raw['ours-1mib'], 'filesPerS'),
     }),
   ];
   return { rows, raw };
