@@ -91,7 +91,8 @@ export async function serveCapability(
   const binding = await createCapabilityBinding(capability, bindingOptions);
 
   const adapters: RunningAdapter[] = [];
-  const telemetry = new Telemetry(traceBufferSize(capability.document.capability.exposes ?? []));
+  const exposesList = capability.document.capability.exposes ?? [];
+  const telemetry = exposesList.some((e) => e.type === 'control') ? new Telemetry(traceBufferSize(exposesList)) : undefined;
   try {
     const exposes = capability.document.capability.exposes ?? [];
     for (const [index, expose] of exposes.entries()) {
@@ -195,7 +196,7 @@ function httpControls(app: FastifyInstance) {
 }
 
 interface StartContext {
-  readonly telemetry: Telemetry;
+  readonly telemetry: Telemetry | undefined;
   /** Adapters started so far, for the control adapter's readiness probe. */
   readonly adapters: readonly RunningAdapter[];
   readonly options: ServeOptions;
@@ -283,7 +284,7 @@ async function startAdapter(expose: ExposeSpec, index: number, ctx: StartContext
   const namespace = expose.namespace ?? 'control';
   const adapter = createControlAdapter({
     expose: expose as Parameters<typeof createControlAdapter>[0]['expose'],
-    telemetry: ctx.telemetry,
+    telemetry: ctx.telemetry!,
     states: () => ctx.adapters.filter((a) => a.type !== 'control').map((a) => ({
       type: a.type,
       namespace: a.namespace,
@@ -319,7 +320,9 @@ function guardHost(app: FastifyInstance, host: string, extra: readonly string[])
  * response, since the MCP route hands the response to the SDK (hijack) and
  * Fastify's own response hooks do not run for it.
  */
-function instrument(app: FastifyInstance, adapter: string, telemetry: Telemetry): void {
+function instrument(app: FastifyInstance, adapter: string, telemetry: Telemetry | undefined): void {
+  // Only a control adapter reads the figures; without one, record nothing.
+  if (telemetry === undefined) return;
   app.addHook('onRequest', async (request, reply) => {
     const started = performance.now();
     reply.raw.once('finish', () => telemetry.record({

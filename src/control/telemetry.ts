@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
+// Trace ids: a random prefix per process and a counter, unique without
+// drawing 16 random bytes on every request.
+const TRACE_PREFIX = randomBytes(8).toString('hex');
+let traceCounter = 0;
+
 /** One finished request on an exposed adapter. */
 export interface RequestRecord {
   readonly adapter: string;
@@ -39,7 +44,8 @@ export class Telemetry {
     c.seconds += entry.durationMs / 1000;
     this.#counts.set(key, c);
     if (this.#bufferSize === 0) return;
-    this.#traces.push({ ...entry, traceId: randomBytes(16).toString('hex'), startTime: new Date(Date.now() - entry.durationMs).toISOString() });
+    const traceId = `${TRACE_PREFIX}${(traceCounter++).toString(16).padStart(16, '0')}`;
+    this.#traces.push({ ...entry, traceId, startTime: new Date(Date.now() - entry.durationMs).toISOString() });
     if (this.#traces.length > this.#bufferSize) this.#traces.shift();
   }
 
