@@ -180,6 +180,21 @@ function renderPath(template: Template, lookup: (name: string) => unknown): stri
   });
 }
 
+const templateCache = new Map<string, Template>();
+
+/**
+ * Authentication fields are few and fixed per file: compile each once
+ * instead of on every request (this runs on the hot path).
+ */
+function cachedTemplate(text: string): Template {
+  let template = templateCache.get(text);
+  if (template === undefined) {
+    template = compileTemplate(text);
+    templateCache.set(text, template);
+  }
+  return template;
+}
+
 function applyAuthentication(
   auth: AuthenticationSpec | undefined,
   lookup: (name: string) => unknown,
@@ -187,7 +202,7 @@ function applyAuthentication(
   query: string[],
 ): void {
   if (auth === undefined) return;
-  const render = (text: string) => renderTemplate(compileTemplate(text), lookup, (v) => stringifyValue(v ?? ''));
+  const render = (text: string) => renderTemplate(cachedTemplate(text), lookup, (v) => stringifyValue(v ?? ''));
   switch (auth.type) {
     case 'bearer':
       headers.authorization = `Bearer ${render(auth.token)}`;
