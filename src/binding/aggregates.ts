@@ -33,6 +33,7 @@ export function inheritFromFunction<T extends InvocableSpec>(spec: T, resolved: 
     name: spec.name ?? fn.name,
     description: spec.description ?? fn.description,
     inputParameters: spec.inputParameters ?? fn.inputParameters,
+    outputParameters: spec.outputParameters ?? fn.outputParameters,
   };
 }
 

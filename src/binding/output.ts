@@ -51,7 +51,7 @@ function mapParameter(param: OutputParameterSpec, node: unknown, scope: (name: s
     return out;
   }
   if (typeof selected === 'string' && param.maxLength !== undefined) return selected.slice(0, param.maxLength);
-  return selected === undefined ? null : selected;
+  return selected === undefined ? null : coerceScalar(param.type, selected);
 }
 
 function mapArray(param: OutputParameterSpec, selected: unknown, scope: (name: string) => unknown): unknown {
@@ -96,4 +96,21 @@ export function selectPath(root: unknown, path: string): unknown {
 
 function isDefinite(path: string): boolean {
   return !/\[\*\]|\.\.|\[\?|\[[^\]]*[,:][^\]]*\]|\.\*/.test(path);
+}
+
+/**
+ * A mapped scalar takes its declared type where nothing is lost: XML and
+ * CSV give every value as text, and a field declared `number` should read
+ * as one on REST exactly as MCP's output schema promises. A value that
+ * does not convert is left as it came.
+ */
+function coerceScalar(type: OutputParameterSpec['type'], value: unknown): unknown {
+  if (type === 'number' || type === 'integer') {
+    if (typeof value !== 'string' || !/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(value)) return value;
+    const n = Number(value);
+    return Number.isFinite(n) && (type === 'number' || Number.isSafeInteger(n)) ? n : value;
+  }
+  if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  if (type === 'string' && (typeof value === 'number' || typeof value === 'boolean')) return String(value);
+  return value;
 }

@@ -69,7 +69,8 @@ export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv): P
   process.on('SIGHUP', () => {
     running?.reload().catch((err: unknown) => {
       const code = isCapabilityError(err) ? err.code : 'CAP_INTERNAL';
-      logger.error({ code, err }, `reload refused, still serving the previous version: ${(err as Error).message}`);
+      // A mistake in the file is the user's to read, not a stack trace.
+      logger.error(isCapabilityError(err) ? { code } : { code, err }, `reload refused, still serving the previous version: ${(err as Error).message}`);
     });
   });
   try {

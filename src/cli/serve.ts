@@ -391,7 +391,9 @@ function protect(app: FastifyInstance, expose: RestExposeSpec | McpExposeSpec, b
   app.addHook('onRequest', async (request, reply) => {
     const query = new URLSearchParams(request.url.split('?')[1] ?? '');
     if (check(request.headers, query)) return;
-    reply.header('www-authenticate', auth.type === 'basic' ? 'Basic realm="naftiko"' : 'Bearer');
+    // A challenge names the scheme to use; an API key has none (RFC 9110 11.6.1).
+    if (auth.type === 'basic') reply.header('www-authenticate', 'Basic realm="naftiko"');
+    else if (auth.type === 'bearer') reply.header('www-authenticate', 'Bearer');
     await sendProblem(reply, problem);
   });
 }

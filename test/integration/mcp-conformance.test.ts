@@ -60,6 +60,8 @@ describe('MCP behaviours pinned by the reference engine', () => {
     const denied = await rpc({ jsonrpc: '2.0', id: 5, method: 'tools/list' }, without);
     expect(denied.status).toBe(401);
     expect(denied.json.code).toBe('CAP_AUTH_REQUIRED');
+    // An API key has no HTTP authentication scheme to challenge with.
+    expect(denied.headers.get('www-authenticate')).toBeNull();
     const wrong = await rpc({ jsonrpc: '2.0', id: 6, method: 'tools/list' }, { ...HEADERS, 'x-api-key': 'k-124' });
     expect(wrong.status).toBe(401);
   });
