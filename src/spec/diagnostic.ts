@@ -41,9 +41,20 @@ export function diagnosticsError(file: string, diagnostics: readonly Diagnostic[
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const first = errors[0] ?? diagnostics[0];
   if (first === undefined) return new CapabilityError('CAP_INTERNAL', `${file}: no diagnostics to report`);
-  const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
-  return new CapabilityError(first.code, `${file}: ${count}\n${listDiagnostics(errors).join('\n')}`, {
+  const text = `${file}: ${countErrors(errors)}\n${listDiagnostics(errors).join('\n')}`;
+  return new CapabilityError(first.code, text, {
     location: first,
     data: { diagnostics: errors },
   });
+}
+
+/**
+ * `1 error`, `3 errors`, or `2 errors (CAP_A, CAP_B)` when the codes differ:
+ * the error carries the first code only, and a summary line must not let
+ * that one code stand for causes of another kind.
+ */
+function countErrors(errors: readonly Diagnostic[]): string {
+  const count = errors.length === 1 ? '1 error' : `${errors.length} errors`;
+  const codes = [...new Set(errors.map((d) => d.code))];
+  return codes.length > 1 ? `${count} (${codes.join(', ')})` : count;
 }

@@ -92,8 +92,8 @@ export async function loadCapability(file: string, options: LoadOptions = {}): P
 
 /** Schema-stage diagnostics of a parsed source, located in the file. */
 export function checkDocument(source: SourceDocument, profile: SchemaProfile): Diagnostic[] {
-  return validateDocument(source.value, profile).map((finding) => {
-    const { line, column } = source.locate(finding.pointer);
+  return validateDocument(source.value, profile).map(({ atKey, ...finding }) => {
+    const { line, column } = source.locate(finding.pointer, atKey === true);
     return { ...finding, file: source.file, line, column };
   });
 }

@@ -19,6 +19,8 @@ export interface SchemaFinding {
   readonly code: ErrorCode;
   readonly message: string;
   readonly pointer: string;
+  /** Point at the mapping key at `pointer` rather than at its value. */
+  readonly atKey?: boolean;
 }
 
 /** The schema ships in the package root, so this resolves from src/ and dist/. */
@@ -275,6 +277,8 @@ interface Issue {
   readonly pointer: string;
   readonly message: string;
   readonly code: ErrorCode;
+  /** An unknown key: located at the key, which is what has to change. */
+  readonly atKey?: boolean;
   /** Set when the default profile accepts this construct. */
   readonly dialect?: DialectUse;
 }
@@ -510,11 +514,11 @@ class Explainer {
     const guess = closest(key, absent);
     if (guess !== undefined) {
       this.#suggested.add(`${path}\u0000${guess}`);
-      return this.#issue(child, `${where}; did you mean \`${guess}\`?`);
+      return { ...this.#issue(child, `${where}; did you mean \`${guess}\`?`), atKey: true };
     }
     const names = Object.keys(declared);
     const allowed = names.length === 0 ? '' : ` (allowed here: ${quoteAll(names)})`;
-    return this.#issue(child, `${where}; remove it${allowed}`);
+    return { ...this.#issue(child, `${where}; remove it${allowed}`), atKey: true };
   }
 
   #missing(schema: JsonObject, key: string, path: string): Issue {
@@ -669,7 +673,8 @@ function mergeParameterKeys(issues: Issue[]): Issue[] {
 
 function toFinding(issue: Issue, doc: unknown, severity: 'error' | 'warning'): SchemaFinding {
   if (issue.dialect === undefined) {
-    return { severity, code: issue.code, message: issue.message, pointer: issue.pointer };
+    const at = issue.atKey === true ? { atKey: true } : {};
+    return { severity, code: issue.code, message: issue.message, pointer: issue.pointer, ...at };
   }
   const text = describeDialect(issue.dialect, doc, issue.pointer);
   const base = `${text.what}; the official form is ${text.official}`;

@@ -139,15 +139,30 @@ function checkMcpNames(expose: McpExposeSpec, pointer: string, report: Report): 
   (expose.prompts ?? []).forEach((prompt, p) => prompts(prompt.name, `${pointer}/prompts/${p}/name`));
 }
 
-/** One operation per method and path: the router would only ever reach the first. */
+/**
+ * One operation per method and path shape: the router would only ever reach
+ * the first. `/a/{x}` and `/a/{{y}}` match the same requests, so the shape
+ * decides, while messages print each route as written.
+ */
 function checkRoutes(expose: RestExposeSpec, pointer: string, report: Report): void {
-  const routes = uniqueNames(report, (route, first) =>
-    `route \`${route}\` is already served at \`${label(first)}\`; the second can never be reached`);
+  const seen = new Map<string, { route: string; pointer: string }>();
   (expose.resources ?? []).forEach((resource, r) => {
-    // `/a/{x}` and `/a/{{y}}` match the same requests.
     const shape = resource.path.replace(/\{\{[^}]*\}\}|\{[^}]*\}/g, '{}');
     (resource.operations ?? []).forEach((operation, o) => {
-      routes(`${operation.method ?? 'GET'} ${shape}`, `${pointer}/resources/${r}/operations/${o}/method`);
+      const method = operation.method ?? 'GET';
+      const at = `${pointer}/resources/${r}/operations/${o}/method`;
+      const route = `${method} ${resource.path}`;
+      const first = seen.get(`${method} ${shape}`);
+      if (first === undefined) {
+        seen.set(`${method} ${shape}`, { route, pointer: at });
+        return;
+      }
+      const clash = first.route === route
+        ? 'is already served'
+        : `matches the same requests as \`${first.route}\`, served`;
+      const message = `route \`${route}\` ${clash} at \`${label(first.pointer)}\`; ` +
+        'the second can never be reached';
+      report('CAP_SPEC_DUPLICATE', at, message);
     });
   });
 }

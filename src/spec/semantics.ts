@@ -7,6 +7,7 @@ import type {
   AuthenticationSpec,
   CapabilityDocument,
   ConsumedOperationSpec,
+  ConsumedParameterSpec,
   ConsumedResourceSpec,
   ConsumesSpec,
   ExposedInputParameterSpec,
@@ -248,6 +249,10 @@ class Checker {
   readonly #adapterNamespaces = new Set<string>();
   readonly #bindNamespaces = new Set<string>();
   readonly #callers: Caller[] = [];
+  /** `with` keys of the calls into each consumed namespace. */
+  readonly #withKeysByNamespace = new Map<string, Set<string>>();
+  /** Every input of every exposed operation, tool, resource and function. */
+  readonly #exposedInputs = new Set<string>();
   /** `with` prefixes of the adapters whose tools or operations `ref` a function. */
   readonly #referrerPrefixes = new Map<string, string[]>();
   readonly #findings: SemanticFinding[] = [];
@@ -274,6 +279,7 @@ class Checker {
       });
     });
     this.#checkConsumedAuth();
+    this.#checkConsumedValues();
     return this.#findings;
   }
 
@@ -379,6 +385,7 @@ class Checker {
     const inputScope: Scope = (name) => owner.inputs.names.has(name);
     const withScope: Scope = (name) => this.#binds.has(name) || inputScope(name);
     const withKeys = new Set(Object.keys(spec.with ?? {}));
+    for (const name of owner.inputs.names) this.#exposedInputs.add(name);
 
     if (spec.ref !== undefined) this.#checkRef(spec.ref, `${pointer}/ref`);
     if (spec.call !== undefined) {
@@ -409,6 +416,9 @@ class Checker {
     this.#checkWithKeys(withSpec, operation, `${pointer}/with`);
     this.#checkPathParameters(operation, provides, owner, `${pointer}/call`);
     const namespace = operation.source.namespace;
+    const keys = this.#withKeysByNamespace.get(namespace) ?? new Set<string>();
+    for (const key of Object.keys(withSpec ?? {})) keys.add(key);
+    this.#withKeysByNamespace.set(namespace, keys);
     this.#callers.push({ namespace, what: owner.what, pointer: `${pointer}/call`, provides });
   }
 
@@ -697,6 +707,55 @@ class Checker {
       `${imported}${why}${fix}`;
   }
 
+  /**
+   * A consumed parameter `value` renders against the call's values, then the
+   * binds (src/binding/request.ts); a variable that is absent drops the
+   * parameter from the request without a word. Which values a call carries
+   * is partly a run-time matter, so a name nothing in the file could supply
+   * is a warning: no bind, no parameter of the namespace, no `with` key of a
+   * call into it, no exposed input. Authentication has its own, stricter
+   * check above.
+   */
+  #checkConsumedValues(): void {
+    // A file imported under two names is one text: one finding per place.
+    const reported = new Set<string>();
+    for (const source of this.#input.consumes) {
+      const known = this.#suppliableNames(source);
+      for (const [parameter, pointer] of consumedParameters(source)) {
+        if (typeof parameter.value !== 'string') continue;
+        for (const name of templateVariables(parameter.value)) {
+          if (known.has(name) || this.#binds.has(name)) continue;
+          const place = `${source.file}\u0000${pointer}\u0000${name}`;
+          if (reported.has(place)) continue;
+          reported.add(place);
+          const message = this.#ignoredBinds.has(name)
+            ? this.#unknownVariable(name, [], '')
+            : this.#valueMessage(name, parameter.name, source);
+          this.#report('warning', 'CAP_SPEC_TEMPLATE', source.file, `${pointer}/value`, message);
+        }
+      }
+    }
+  }
+
+  /** Names a call into `source` could carry: its parameters, `with` keys and any exposed input. */
+  #suppliableNames(source: ConsumedSource): Set<string> {
+    const withKeys = this.#withKeysByNamespace.get(source.namespace) ?? [];
+    const names = new Set([...this.#exposedInputs, ...withKeys]);
+    for (const [parameter] of consumedParameters(source)) names.add(parameter.name);
+    for (const resource of source.spec.resources ?? []) {
+      for (const name of templateVariables(resource.path, this.#dialect)) names.add(name);
+    }
+    return names;
+  }
+
+  #valueMessage(name: string, parameter: string, source: ConsumedSource): string {
+    const fix = bindHint(name, this.#binds) ||
+      '; declare it under the root `binds`, or pass it with `with`';
+    return `\`{{${name}}}\` in the value of consumed parameter \`${parameter}\` names no ` +
+      `bind variable, parameter of \`${source.namespace}\`, \`with\` key of a call into it ` +
+      `or exposed input, so the parameter is left out of every request that lacks it${fix}`;
+  }
+
   // -- path parameters ------------------------------------------------------
 
   #checkPathParameters(operation: OperationInfo, provides: Scope, owner: Owner, pointer: string): void {
@@ -780,6 +839,23 @@ function adapterPrefixes(expose: ExposeSpec, dialect: boolean): string[] {
   if (!dialect) return [own];
   if (expose.type === 'rest') return [own, 'rest.'];
   return expose.type === 'mcp' ? [own, 'tools.'] : [own];
+}
+
+/** Each consumed parameter of a namespace, at every level, with its pointer. */
+function consumedParameters(source: ConsumedSource): [ConsumedParameterSpec, string][] {
+  const out: [ConsumedParameterSpec, string][] = [];
+  const add = (list: readonly ConsumedParameterSpec[] | undefined, at: string) => {
+    (list ?? []).forEach((parameter, i) => out.push([parameter, `${at}/inputParameters/${i}`]));
+  };
+  add(source.spec.inputParameters, source.pointer);
+  (source.spec.resources ?? []).forEach((resource, r) => {
+    const at = `${source.pointer}/resources/${r}`;
+    add(resource.inputParameters, at);
+    (resource.operations ?? []).forEach((operation, o) => {
+      add(operation.inputParameters, `${at}/operations/${o}`);
+    });
+  });
+  return out;
 }
 
 /** `; did you mean \`{{X}}\`?` for the nearest name, or nothing. */

@@ -155,8 +155,11 @@ function toValue(file: string, doc: Document.Parsed, at: Position): unknown {
 /** yaml's message, first line only, with our advice where it helps. */
 function describeYamlError(message: string): string {
   const first = message.split('\n')[0] ?? message;
-  if (/tab/i.test(first)) return `${first}; indent with spaces, YAML does not allow tabs there`;
-  return first;
+  if (!/\btabs?\b/i.test(first)) return first;
+  // yaml's tab messages mostly say already that tabs are not allowed; add
+  // only the fix then, so the reason is not stated twice.
+  if (/not allowed|cannot/i.test(first)) return `${first}; indent with spaces`;
+  return `${first}; YAML does not allow tabs there, use spaces`;
 }
 
 // ---------------------------------------------------------------------------

@@ -193,6 +193,72 @@ describe('semantic stage: warnings that do not make a file invalid', () => {
   });
 });
 
+describe('semantic stage: consumed parameter values', () => {
+  const binds = 'binds:\n  - namespace: env\n    keys:\n      TOKEN: TOKEN\n';
+  const header = (value: string) =>
+    `      inputParameters:\n        - {name: Authorization, in: header, value: "${value}"}\n      resources:\n`;
+  const withHeader = (value: string) => REGISTRY.replace('      resources:\n', header(value));
+  const where = (ds: { severity: string; code: string; file: string; line: number; column: number }[]) =>
+    ds.map((d) => `${d.severity} ${d.code} ${d.file}:${d.line}:${d.column}`);
+
+  it('warns at the value when a consumes-level value names nothing a call could supply, with a did-you-mean', async () => {
+    const ds = await diagnose({ 'c.yaml': `${HEAD}${binds}capability:\n${withHeader('Bearer {{TOKNE}}')}${mcp(TOOL)}` });
+    expect(where(ds)).toEqual(['warning CAP_SPEC_TEMPLATE c.yaml:12:52']);
+    expect(ds[0]!.message).toContain('consumed parameter `Authorization`');
+    expect(ds[0]!.message).toContain('did you mean `{{TOKEN}}`?');
+  });
+
+  it('warns about resource-level and operation-level values too', async () => {
+    const resource = REGISTRY.replace('          operations:\n', '          inputParameters:\n            - {name: X-Key, in: header, value: "{{TOKNE}}"}\n          operations:\n');
+    const operation = REGISTRY.replace('                  in: query\n', '                  in: query\n                - {name: X-Key, in: header, value: "{{env.TOKNE}}"}\n');
+    const a = await diagnose({ 'c.yaml': `${HEAD}${binds}capability:\n${resource}${mcp(TOOL)}` });
+    const b = await diagnose({ 'c.yaml': `${HEAD}${binds}capability:\n${operation}${mcp(TOOL)}` });
+    expect(where(a)).toEqual(['warning CAP_SPEC_TEMPLATE c.yaml:15:48']);
+    expect(where(b)).toEqual(['warning CAP_SPEC_TEMPLATE c.yaml:20:52']);
+    expect(b[0]!.message).toContain('did you mean `{{env.TOKEN}}`?');
+  });
+
+  it('accepts a value that names a bind, a parameter, a `with` key or an exposed input', async () => {
+    for (const value of ['Bearer {{TOKEN}}', '{{env.TOKEN}}', '{{verbose}}', '{{imo}}', '{{trace}}', '{{region}}']) {
+      // `trace` reaches the operation only through this very value (rule W).
+      const tool = value === '{{trace}}' ? TOOL.replace('  with:\n', '  with:\n    trace: "x"\n') : TOOL;
+      const other = '        - name: t\n          description: "T"\n          inputParameters:\n' +
+        '            - {name: imo, type: string, description: "I"}\n' +
+        '            - {name: region, type: string, description: "R"}\n          call: registry.get-ship\n';
+      const exposed = `${mcp(tool)}    - type: mcp\n      namespace: other\n      port: 3002\n      tools:\n${other}`;
+      const text = `${HEAD}${binds}capability:\n${withHeader(value)}${exposed}`;
+      expect(where(await diagnose({ 'c.yaml': text })), value).toEqual([]);
+    }
+  });
+
+  it('reports an imported value against the importer, in the imported file', async () => {
+    const shared = `${HEAD}${withHeader('{{TOKNE}}').replace('  consumes:\n', 'consumes:\n').replace(/^ {2}/gm, '')}`;
+    const main = `${HEAD}${binds}capability:\n  consumes:\n    - {location: ./shared.yaml, import: registry}\n${mcp(TOOL)}`;
+    expect(where(await diagnose({ 'c.yaml': main, 'shared.yaml': shared }))).toEqual(['warning CAP_SPEC_TEMPLATE shared.yaml:7:50']);
+    const twice = main.replace('import: registry}\n', 'import: registry}\n    - {location: ./shared.yaml, import: registry, as: again}\n');
+    expect(where(await diagnose({ 'c.yaml': twice, 'shared.yaml': shared }))).toEqual(['warning CAP_SPEC_TEMPLATE shared.yaml:7:50']);
+  });
+});
+
+describe('semantic stage: duplicate routes', () => {
+  const operation = '- {method: GET, call: registry.get-ship, with: {imo: rest.imo}}';
+
+  it('prints both routes as written when two paths match the same requests', async () => {
+    const other = `        - path: "/ships/{{id}}"\n          operations:\n            - {method: GET, call: registry.get-ship, with: {imo: rest.id}}\n`;
+    const ds = await diagnose({ 'c.yaml': `${HEAD}capability:\n${REGISTRY}${rest(operation)}${other}` });
+    expect(ds.map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(['CAP_SPEC_DUPLICATE 26:24']);
+    expect(ds[0]!.message).toBe('route `GET /ships/{{id}}` matches the same requests as `GET /ships/{imo}`, served at ' +
+      '`capability.exposes[0].resources[0].operations[0].method`; the second can never be reached');
+  });
+
+  it('says "already served" when the route is written the same way twice', async () => {
+    const ds = await diagnose({ 'c.yaml': `${HEAD}capability:\n${REGISTRY}${rest(`${operation}\n${operation}`)}` });
+    expect(ds.map((d) => `${d.code} ${d.line}:${d.column}`)).toEqual(['CAP_SPEC_DUPLICATE 24:24']);
+    expect(ds[0]!.message).toBe('route `GET /ships/{imo}` is already served at ' +
+      '`capability.exposes[0].resources[0].operations[0].method`; the second can never be reached');
+  });
+});
+
 describe('semantic stage: one message per cause', () => {
   it('does not also report calls into a namespace whose import failed', async () => {
     const main = `${HEAD}capability:\n  consumes:\n    - location: ./missing.yaml\n      import: registry\n${mcp(TOOL)}`;
@@ -255,6 +321,30 @@ describe('loadCapability', () => {
       `${file}: 1 error`,
       `${file}:25:17: error CAP_SPEC_CALL \`call: registry.get-shipp\`: consumed namespace \`registry\` has no operation \`get-shipp\`; did you mean \`get-ship\`? (at /capability/exposes/0/tools/0/call)`,
     ]);
+  });
+
+  it('names each distinct code in the summary line when the errors differ in kind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naftiko-load-'));
+    const file = join(dir, 'c.yaml');
+    // The first tool's call is misspelled; the second repeats its name.
+    writeFileSync(file, `${HEAD}capability:\n${REGISTRY}${mcp(`${TOOL.replace('registry.get-ship', 'registry.get-shipp')}\n${TOOL}`)}`);
+    const error = await loadCapability(file).catch((err: unknown) => err as Error & { code: string });
+    expect(error.code).toBe('CAP_SPEC_CALL');
+    const lines = error.message.split('\n');
+    expect(lines[0]).toBe(`${file}: 2 errors (CAP_SPEC_CALL, CAP_SPEC_DUPLICATE)`);
+    expect(lines.slice(1).map((l) => l.slice(file.length).split(' ').slice(0, 3).join(' '))).toEqual([
+      ':25:17: error CAP_SPEC_CALL',
+      ':28:17: error CAP_SPEC_DUPLICATE',
+    ]);
+  });
+
+  it('keeps the summary line to a count when every error has the same code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'naftiko-load-'));
+    const file = join(dir, 'c.yaml');
+    const bad = TOOL.replace('registry.get-ship', 'registry.get-shipp');
+    writeFileSync(file, `${HEAD}capability:\n${REGISTRY}${mcp(`${bad}\n${bad.replace('name: get-ship', 'name: other')}`)}`);
+    const error = await loadCapability(file).catch((err: unknown) => err as Error);
+    expect(error.message.split('\n')[0]).toBe(`${file}: 2 errors`);
   });
 
   it('freezes the loaded document', async () => {
