@@ -10,6 +10,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // On CI a JSON report lets .ci/run print a plain "N passed, N failed" line.
+    ...(process.env.CI === 'true' ? { reporters: ['default', 'json'], outputFile: { json: 'test-results.json' } } : {}),
     env: { NO_PROXY: '127.0.0.1,localhost,::1', HTTP_PROXY: '', HTTPS_PROXY: '', http_proxy: '', https_proxy: '' },
   },
 });
