@@ -11,6 +11,7 @@ import {
   type SemanticFinding,
 } from './semantics.js';
 import { readSource, type SourceDocument } from './source.js';
+import { checkSupport } from './support.js';
 import { didYouMean } from './suggest.js';
 import type { CapabilityDocument, ConsumesSpec, ImportedConsumesSpec } from './types.js';
 
@@ -128,7 +129,7 @@ async function analyze(file: string, strict: boolean): Promise<Analysis> {
   const document = value as unknown as CapabilityDocument;
   const imports = await resolveImports(file, document, strict);
   const { sources: consumes, unresolved } = imports;
-  const findings = checkSemantics({ file, document, consumes, unresolved, strict });
+  const findings = [...checkSemantics({ file, document, consumes, unresolved, strict }), ...checkSupport({ file, document, consumes })];
   const sources = new Map([[file, source], ...imports.files]);
   const located = locateAll([...imports.findings, ...findings], sources);
   const diagnostics = [...early, ...imports.diagnostics, ...located];

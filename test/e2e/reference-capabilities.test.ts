@@ -17,9 +17,9 @@ const ROOT = join(REFERENCE, 'capabilities/reference-engine');
 /** Files expected to be refused, with the code and the reason. */
 const REFUSED: Record<string, { code: string; reason: RegExp }> = {
   'test/resources/aggregates/aggregate-invalid-ref.yaml': { code: 'CAP_SPEC_REF', reason: /unknown\.nonexistent/ },
-  'main/resources/schemas/examples/script-step.yml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /script steps/ },
-  'test/resources/formats/avro-capability.yaml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /"avro" needs a schema file/ },
-  'test/resources/formats/proto-capability.yaml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /"protobuf" needs a schema file/ },
+  'main/resources/schemas/examples/script-step.yml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /script step "filter-active" cannot run/ },
+  'test/resources/formats/avro-capability.yaml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /returns avro, which this runtime cannot decode/ },
+  'test/resources/formats/proto-capability.yaml': { code: 'CAP_SPEC_UNSUPPORTED', reason: /returns protobuf, which this runtime cannot decode/ },
 };
 
 function walk(dir: string): string[] {

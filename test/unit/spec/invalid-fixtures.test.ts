@@ -20,7 +20,6 @@ const FIXTURES = readdirSync(DIR).filter((name) => /\.ya?ml$/.test(name)).sort()
 const NOT_FROM_A_FILE = new Set([
   'CAP_SPEC_READ',
   'CAP_SPEC_DIALECT',
-  'CAP_SPEC_UNSUPPORTED',
   'CAP_INTERNAL',
 ]);
 
