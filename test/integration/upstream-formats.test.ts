@@ -108,7 +108,7 @@ describe('formats we refuse', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('outputRawFormat: yaml', `outputRawFormat: ${format}`));
     await expect(serveFaults(upstream.url, { file })).rejects.toMatchObject({
       code: 'CAP_SPEC_UNSUPPORTED',
-      message: expect.stringContaining(`outputRawFormat "${format}" needs a schema file and a binary decoder`),
+      message: expect.stringContaining(`returns ${format}, which this runtime cannot decode for mapping (it needs a schema file and a binary decoder)`),
     });
   });
 
