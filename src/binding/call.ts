@@ -151,7 +151,7 @@ export function bindCall(options: BoundCallOptions): BoundCall {
       return error;
     };
 
-    await rejectCredentialFailure(response, options.plan);
+    await rejectCredentialFailure(response, options.plan.namespace);
     if (response.statusCode >= 300 || (passThrough && !wantsValue(invokeOptions, headers))) {
       const body = guardBody(response.body, onBodyError);
       return { kind: 'stream', status: response.statusCode, headers, body, upstreamMs } as const;
@@ -222,15 +222,15 @@ export function pickHeaders(response: UpstreamResponse): Record<string, string> 
  * a fault of our configuration, never of the caller, so it is not passed on
  * as the caller's 401.
  */
-async function rejectCredentialFailure(response: UpstreamResponse, plan: RequestPlan): Promise<void> {
+export async function rejectCredentialFailure(response: UpstreamResponse, namespace: string): Promise<void> {
   const status = response.statusCode;
   if (status !== 401 && status !== 403 && status !== 407) return;
   await response.body.dump();
   throw new CapabilityError(
     'CAP_UPSTREAM_AUTH',
-    `upstream "${plan.namespace}" refused the runtime's credentials (HTTP ${status}); ` +
+    `upstream "${namespace}" refused the runtime's credentials (HTTP ${status}); ` +
       'check the secret bound for its authentication',
-    { data: { upstreamStatus: status, namespace: plan.namespace } },
+    { data: { upstreamStatus: status, namespace } },
   );
 }
 

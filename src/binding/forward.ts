@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { CapabilityError } from '../errors/capability-error.js';
 import type { ConsumesSpec, HttpMethod } from '../spec/types.js';
-import { pickHeaders, type CallResult } from './call.js';
+import { pickHeaders, rejectCredentialFailure, type CallResult } from './call.js';
 import { classifyBodyError, guardBody, sendUpstream, type UpstreamPolicy } from './client.js';
 import type { RequestPlan } from './request.js';
 import { isRepeatable } from './retry.js';
@@ -69,12 +68,8 @@ export function bindForward(options: ForwardOptions): Forwarder {
       namespace: options.consumes.namespace,
       logger: options.logger,
     });
-    if (ownAuth && [401, 403, 407].includes(response.statusCode)) {
-      await response.body.dump();
-      throw new CapabilityError('CAP_UPSTREAM_AUTH', `upstream "${options.consumes.namespace}" refused the runtime's credentials (HTTP ${response.statusCode})`, {
-        data: { upstreamStatus: response.statusCode, namespace: options.consumes.namespace },
-      });
-    }
+    // Without namespace authentication a 401 answers the caller's own credentials.
+    if (ownAuth) await rejectCredentialFailure(response, options.consumes.namespace);
     const body = guardBody(response.body, (err) => classifyBodyError(err, request, options.policy.timeouts));
     return { kind: 'stream', status: response.statusCode, headers: pickHeaders(response), body, upstreamMs: performance.now() - started };
   };
